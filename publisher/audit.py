@@ -1,0 +1,215 @@
+"""The append-only, hash-chained audit log of everything that happens to public information.
+
+Each event stores the hash of the event before it; the hash covers every column. ``verify``
+walks the chain and names any event that was edited, deleted or moved. Appends lock the one
+``audit_head`` row, so concurrent workers still write one straight chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent, AuditHead
+from .timeutil import format_local, utcnow
+
+GENESIS = "0" * 64
+_SECRET_WORDS = ("token", "password", "secret", "authorization", "cookie", "app_password", "key")
+
+#: Columns covered by each event's hash, in a fixed order.
+HASHED_FIELDS = (
+    "seq", "at", "at_local", "actor_type", "actor_id", "actor_name", "actor_role", "action",
+    "opd_id", "item_id", "item_version_hash", "category", "publication_id", "channel_id",
+    "channel_kind", "result", "error", "detail", "prev_hash",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a user (name, role, NIP) or a worker process."""
+
+    type: str
+    id: str
+    name: str = ""
+    role: str = ""
+
+    @classmethod
+    def worker(cls, worker_id: str) -> Actor:
+        """A scheduler/worker process."""
+        return cls("worker", worker_id, worker_id, "")
+
+    @classmethod
+    def system(cls, what: str = "system") -> Actor:
+        """The service itself (CLI, migrations, demo seeding)."""
+        return cls("system", what, what, "")
+
+
+def scrub(detail: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Drop anything that looks like a credential: secrets never reach the audit log."""
+    clean: dict[str, Any] = {}
+    for key, value in (detail or {}).items():
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            continue
+        clean[key] = scrub(value) if isinstance(value, Mapping) else value
+    return clean
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def event_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 over the hashed fields of one event, in canonical JSON."""
+    payload = {name: _canonical(row.get(name)) for name in HASHED_FIELDS}
+    data = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def make_event(
+    actor: Actor,
+    action: str,
+    *,
+    tz_name: str = "Asia/Jakarta",
+    at: datetime | None = None,
+    opd_id: int | None = None,
+    item_id: int | None = None,
+    item_version_hash: str = "",
+    category: str = "",
+    publication_id: int | None = None,
+    channel_id: int | None = None,
+    channel_kind: str = "",
+    result: str = "",
+    error: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An event ready for :func:`append` (seq and hashes are filled in there)."""
+    moment = at or utcnow()
+    # Keep microseconds: every backend stores them, so the hash survives a round trip.
+    return {
+        "at": moment,
+        "at_local": format_local(moment, tz_name, "%Y-%m-%d %H:%M:%S"),
+        "actor_type": actor.type,
+        "actor_id": str(actor.id),
+        "actor_name": actor.name,
+        "actor_role": actor.role,
+        "action": action,
+        "opd_id": opd_id,
+        "item_id": item_id,
+        "item_version_hash": item_version_hash,
+        "category": category,
+        "publication_id": publication_id,
+        "channel_id": channel_id,
+        "channel_kind": channel_kind,
+        "result": result,
+        "error": error[:2000],
+        "detail": scrub(detail),
+    }
+
+
+def append(conn: Connection | Session, events: Iterable[dict[str, Any]]) -> int:
+    """Append events to the chain inside the caller's transaction; returns the last seq.
+
+    The caller's transaction must be a write transaction (on SQLite ``BEGIN IMMEDIATE``),
+    so the head read here cannot change before commit; on PostgreSQL the head row is locked.
+    """
+    rows = list(events)
+    if not rows:
+        return 0
+    head_query = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    if _dialect(conn) != "sqlite":
+        head_query = head_query.with_for_update()
+    head = conn.execute(head_query).first()
+    if head is None:
+        conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        seq, prev = 0, GENESIS
+        if _dialect(conn) != "sqlite":
+            conn.execute(head_query)  # take the row lock we just created
+    else:
+        seq, prev = int(head.seq), str(head.hash)
+    for row in rows:
+        seq += 1
+        row["seq"] = seq
+        row["prev_hash"] = prev
+        row["hash"] = prev = event_hash(row)
+    conn.execute(insert(AuditEvent), rows)
+    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    return seq
+
+
+def _dialect(conn: Connection | Session) -> str:
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    return bind.dialect.name
+
+
+@dataclass
+class VerifyResult:
+    """What :func:`verify` found."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    bad_seqs: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain is intact."""
+        return not self.problems
+
+
+def verify(conn: Connection | Session, progress: Any = None) -> VerifyResult:
+    """Walk the chain in order and report every edited, deleted or moved event."""
+    result = VerifyResult()
+    expected_seq = 1
+    running = GENESIS
+    columns = [getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "hash")]
+    stream = conn.execute(
+        select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    )
+    for record in stream:
+        row = record._asdict()
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            missing = f"#{expected_seq}" if seq == expected_seq + 1 else (
+                f"#{expected_seq}–#{seq - 1}"
+            )
+            result.problems.append(f"event {missing} deleted: the chain jumps to #{seq}")
+            result.bad_seqs.append(seq)
+        elif row["prev_hash"] != running:
+            result.problems.append(
+                f"event #{seq} does not follow event #{seq - 1}: "
+                "events were reordered or one before it was replaced"
+            )
+            result.bad_seqs.append(seq)
+        if event_hash(row) != row["hash"]:
+            result.problems.append(
+                f"event #{seq} was edited: its content ({row['action']}) no longer matches its hash"
+            )
+            result.bad_seqs.append(seq)
+        running = row["hash"]
+        expected_seq = seq + 1
+        result.checked += 1
+        if progress is not None:
+            progress(1)
+    head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if head is not None and int(head.seq) >= expected_seq:
+        result.problems.append(
+            f"events #{expected_seq}–#{head.seq} deleted from the end of the log"
+        )
+        result.bad_seqs.append(expected_seq)
+    elif head is not None and head.hash != running and result.checked:
+        result.problems.append(f"the last event #{expected_seq - 1} does not match the chain head")
+    return result
+
+
+def count(conn: Connection | Session) -> int:
+    """Number of events in the log."""
+    head = conn.execute(select(AuditHead.seq).where(AuditHead.id == 1)).scalar()
+    return int(head or 0)

@@ -1,0 +1,192 @@
+"""``webhook``: a JSON POST to any URL, signed per Standard Webhooks.
+
+Any CMS can receive items this way. The ``webhook-id`` header is the publication's fingerprint,
+stable across retries, so a receiver that dedupes on it (as the Standard Webhooks spec asks)
+never shows an item twice even when a send is repeated after a crash. Hence no
+``find_existing`` here: the receiver's dedupe is the reconciliation.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import requests
+from standardwebhooks.webhooks import Webhook
+
+from .base import (
+    AuthError,
+    Channel,
+    ConfigError,
+    Health,
+    Payload,
+    PermanentError,
+    RateLimited,
+    Receipt,
+    RenderContext,
+    TransientError,
+)
+
+EVENT_TYPE = "informasi.published"
+USER_AGENT = "opd-publisher-webhook/1"
+
+
+def new_signing_secret() -> str:
+    """A fresh ``whsec_…`` secret (base64 of 32 random bytes)."""
+    import base64
+    import secrets
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookChannel(Channel):
+    """POST each item as JSON to the OPD's own CMS or any integration."""
+
+    kind: ClassVar[str] = "webhook"
+    label: ClassVar[str] = "Webhook (CMS lain)"
+    supports_images = True
+    max_images = 20
+    required_config = ("url",)
+    secret_fields = ("signing_secret",)
+
+    def __init__(self, info: Any, settings: Any) -> None:
+        super().__init__(info, settings)
+        self._local = threading.local()
+
+    @classmethod
+    def validate_config(
+        cls, config: dict[str, Any], secrets: dict[str, Any], settings: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """URL must be http(s) and pass the outbound-address guard; a secret is made if absent."""
+        config, secrets = super().validate_config(config, secrets, settings)
+        url = str(config.get("url", "")).strip()
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError("url", "harus diawali http:// atau https://")
+        from ..netguard import GuardError, check_url
+
+        try:
+            check_url(url, settings)
+        except GuardError as exc:
+            raise ConfigError("url", str(exc)) from None
+        secret = secrets.get("signing_secret") or new_signing_secret()
+        try:
+            Webhook(secret)
+        except Exception:
+            raise ConfigError("signing_secret", "bukan rahasia whsec_… yang sah") from None
+        return {**config, "url": url}, {"signing_secret": secret}
+
+    def render(self, ctx: RenderContext, renderer: Any) -> Payload:
+        """The JSON body: the item with its DIP columns, images, and a ready-made text."""
+        item = ctx.item
+        body = {
+            "type": EVENT_TYPE,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {
+                "publication_id": ctx.publication_id,
+                "fingerprint": self.fingerprint(ctx),
+                "opd": {"id": ctx.opd.id, "name": ctx.opd.name, "slug": ctx.opd.slug},
+                "item": {
+                    "id": item.id, "version": item.version, "content_hash": item.content_hash,
+                    "title": item.title, "body_html": item.body_html, "summary": item.summary,
+                    "category": item.category, "link": item.link, "url": item.site_url,
+                    "official_unit": item.official_unit, "responsible": item.responsible,
+                    "made_at": item.made_at.isoformat() if item.made_at else None,
+                    "made_place": item.made_place, "info_formats": list(item.info_formats),
+                    "retention": item.retention,
+                },
+                "images": [{"url": m.public_url, "alt_text": m.alt_text, "width": m.width,
+                            "height": m.height, "mime_type": m.mime_type} for m in ctx.media],
+                "text": renderer.render(self.kind, ctx),
+            },
+        }
+        return self.base_payload(ctx, title=item.title, text=body["data"]["text"],
+                                 html=item.body_html, link=item.site_url,
+                                 images=list(ctx.media), data=body)
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            from ..netguard import safe_session
+
+            session = safe_session(self.settings)
+            session.headers["User-Agent"] = USER_AGENT
+            self._local.session = session
+        return session
+
+    def publish(self, payload: Payload) -> Receipt:
+        """POST the signed JSON; 2xx is a receipt (the receiver may return ``id``/``url``)."""
+        body = json.dumps(payload.data, ensure_ascii=False, separators=(",", ":"))
+        sent_at = datetime.now(UTC)
+        signature = Webhook(self.info.secrets["signing_secret"]).sign(
+            payload.fingerprint, sent_at, body
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": payload.fingerprint,
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": signature,
+        }
+        try:
+            response = self._session().post(
+                self.info.config["url"], data=body.encode(), headers=headers,
+                timeout=self.settings.http_timeout, allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise TransientError("Penerima webhook tidak menjawab tepat waktu",
+                                 detail=str(exc), uncertain=True) from None
+        except requests.ConnectionError as exc:
+            raise TransientError("Tidak dapat terhubung ke penerima webhook",
+                                 detail=str(exc)) from None
+        except Exception as exc:
+            from ..netguard import GuardError
+
+            if isinstance(exc, GuardError):
+                raise PermanentError(f"Alamat webhook ditolak: {exc}") from None
+            raise
+        return self._receipt(response, payload)
+
+    def _receipt(self, response: requests.Response, payload: Payload) -> Receipt:
+        status = response.status_code
+        snippet = response.text[:300]
+        if 200 <= status < 300:
+            remote_id, url = payload.fingerprint, ""
+            try:
+                answer = response.json()
+                if isinstance(answer, dict):
+                    remote_id = str(answer.get("id") or remote_id)
+                    url = str(answer.get("url") or "")
+            except ValueError:
+                pass
+            return Receipt(remote_id=remote_id, url=url)
+        if status in (401, 403):
+            raise AuthError(f"Penerima webhook menolak tanda tangan/akses (HTTP {status})",
+                            detail=snippet)
+        if status == 429:
+            retry_after = response.headers.get("Retry-After")
+            raise RateLimited("Penerima webhook meminta menunggu (HTTP 429)",
+                              retry_after=float(retry_after) if retry_after and
+                              retry_after.isdigit() else None)
+        if status >= 500:
+            raise TransientError(f"Penerima webhook sedang bermasalah (HTTP {status})",
+                                 detail=snippet)
+        if 300 <= status < 400:
+            raise PermanentError(
+                f"Penerima webhook mengalihkan ke alamat lain (HTTP {status}); perbarui URL "
+                "saluran ke alamat tujuan", detail=response.headers.get("Location", ""))
+        raise PermanentError(f"Penerima webhook menolak isi kiriman (HTTP {status}): {snippet}")
+
+    def check(self) -> Health:
+        """The URL passes the outbound guard and answers something over HTTP."""
+        from ..netguard import GuardError, check_url
+
+        try:
+            check_url(self.info.config["url"], self.settings)
+            self._session().head(self.info.config["url"], timeout=self.settings.http_timeout,
+                                 allow_redirects=False)
+        except GuardError as exc:
+            return Health(ok=False, detail=f"Alamat ditolak: {exc}")
+        except requests.RequestException as exc:
+            return Health(ok=False, detail=f"Tidak dapat terhubung: {type(exc).__name__}")
+        return Health(ok=True, detail="Penerima webhook dapat dihubungi")

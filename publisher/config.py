@@ -1,0 +1,170 @@
+"""Configuration from ``PUBLISHER_*`` environment variables, with defaults for one machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The four zones Indonesian public bodies live in, with the label shown next to every time.
+ZONE_LABELS: dict[str, str] = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"PUBLISHER_{name}")
+    return value if value not in (None, "") else default
+
+
+def _bool(value: str | None, name: str) -> bool:
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"PUBLISHER_{name} must be true or false, not {value!r}")
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"PUBLISHER_{name} must be a whole number, not {value!r}") from None
+
+
+def _float(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"PUBLISHER_{name} must be a number, not {value!r}") from None
+
+
+def validate_timezone(name: str) -> str:
+    """Return ``name`` if it is one of the Indonesian zones, else raise ConfigError."""
+    if name not in ZONE_LABELS:
+        allowed = ", ".join(ZONE_LABELS)
+        raise ConfigError(f"unknown timezone {name!r}: use one of {allowed}")
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError:  # pragma: no cover - tzdata is a dependency
+        raise ConfigError(f"timezone {name!r} is not installed (install tzdata)") from None
+    return name
+
+
+@dataclass
+class Settings:
+    """Every setting of the service. Build with :meth:`from_env`; override in tests."""
+
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+    database_url: str = ""
+    secret_key: str = ""
+    #: Earlier secret keys, still accepted for decrypting stored credentials (key rotation).
+    old_secret_keys: tuple[str, ...] = ()
+    public_base_url: str = "http://127.0.0.1:5000"
+    timezone: str = "Asia/Jakarta"
+    admin_password: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 5000
+    #: How long a claimed publication belongs to a worker before reconciliation may take it.
+    lease_seconds: int = 120
+    #: Sends in flight at once per worker process.
+    concurrency: int = 32
+    claim_batch: int = 256
+    max_attempts: int = 8
+    retry_base_seconds: float = 30.0
+    retry_cap_seconds: float = 3600.0
+    max_body_bytes: int = 200_000
+    max_upload_bytes: int = 20 * 1024 * 1024
+    #: Allow outbound requests (webhooks, feeds) to loopback addresses: for tests and demos.
+    allow_loopback: bool = False
+    #: Comma-separated CIDRs allowed even though they are private (e.g. an intranet CMS).
+    allowed_networks: tuple[str, ...] = ()
+    http_timeout: float = 15.0
+    graph_url: str = "https://graph.facebook.com"
+    graph_version: str = "v24.0"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Read ``PUBLISHER_*`` variables; keyword overrides win."""
+        instance = Path(_env("INSTANCE_PATH") or (Path.cwd() / "instance"))
+        secret = _env("SECRET_KEY")
+        values: dict[str, Any] = {
+            "instance_path": instance,
+            "database_url": _env("DATABASE_URL") or "",
+            "secret_key": secret or "",
+            "old_secret_keys": tuple(
+                k.strip() for k in (_env("OLD_SECRET_KEYS") or "").split(",") if k.strip()
+            ),
+            "public_base_url": (_env("PUBLIC_BASE_URL") or "").rstrip("/"),
+            "timezone": validate_timezone(_env("TIMEZONE", "Asia/Jakarta") or "Asia/Jakarta"),
+            "admin_password": _env("ADMIN_PASSWORD"),
+            "host": _env("HOST", "127.0.0.1"),
+            "port": _int(_env("PORT"), "PORT", 5000),
+            "lease_seconds": _int(_env("LEASE_SECONDS"), "LEASE_SECONDS", 120),
+            "concurrency": _int(_env("CONCURRENCY"), "CONCURRENCY", 32),
+            "claim_batch": _int(_env("CLAIM_BATCH"), "CLAIM_BATCH", 256),
+            "max_attempts": _int(_env("MAX_ATTEMPTS"), "MAX_ATTEMPTS", 8),
+            "retry_base_seconds": _float(_env("RETRY_BASE_SECONDS"), "RETRY_BASE_SECONDS", 30.0),
+            "max_body_bytes": _int(_env("MAX_BODY_BYTES"), "MAX_BODY_BYTES", 200_000),
+            "max_upload_bytes": _int(_env("MAX_UPLOAD_BYTES"), "MAX_UPLOAD_BYTES", 20 << 20),
+            "allow_loopback": _bool(_env("ALLOW_LOOPBACK"), "ALLOW_LOOPBACK"),
+            "allowed_networks": tuple(
+                n.strip() for n in (_env("ALLOWED_NETWORKS") or "").split(",") if n.strip()
+            ),
+            "http_timeout": _float(_env("HTTP_TIMEOUT"), "HTTP_TIMEOUT", 15.0),
+            "graph_url": (_env("GRAPH_URL") or "https://graph.facebook.com").rstrip("/"),
+            "graph_version": _env("GRAPH_VERSION", "v24.0"),
+            "log_level": (_env("LOG_LEVEL") or "INFO").upper(),
+        }
+        values.update(overrides)
+        settings = cls(**values)
+        settings.finish()
+        return settings
+
+    def finish(self) -> None:
+        """Fill derived defaults (database in the instance folder, a persisted secret key)."""
+        self.instance_path = Path(self.instance_path)
+        validate_timezone(self.timezone)
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.host}:{self.port}"
+        self.public_base_url = self.public_base_url.rstrip("/")
+        if not self.database_url:
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            self.database_url = f"sqlite:///{self.instance_path / 'publisher.db'}"
+        if not self.secret_key:
+            self.secret_key = _instance_secret(self.instance_path)
+
+    def as_dict(self) -> dict[str, Any]:
+        """All settings, for ``app.config['PUBLISHER']`` introspection."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so a default install survives restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,427 @@
+"""Every table of the service. Everything a user cares about is a row (design.md).
+
+Statuses are stored as short strings; the enums below list the allowed values and are the
+only place to read them from.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime
+from .timeutil import utcnow
+
+
+class Role(StrEnum):
+    """What a user may do, per OPD (admin and auditor reach every OPD)."""
+
+    ADMIN = "admin"  # PPID Utama (Diskominfo): every OPD
+    EDITOR = "editor"  # operator: drafts in own OPD
+    APPROVER = "approver"  # PPID Pelaksana / atasan: approves in own OPD
+    AUDITOR = "auditor"  # read-only everywhere
+
+
+GLOBAL_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+class Category(StrEnum):
+    """KIP category of an item (UU 14/2008 Pasal 9, 10, 11, 17)."""
+
+    BERKALA = "berkala"
+    SERTA_MERTA = "serta_merta"
+    SETIAP_SAAT = "setiap_saat"
+    DIKECUALIKAN = "dikecualikan"
+
+
+#: Pasal 17 letters a–j.
+EXEMPTION_ARTICLES = tuple("abcdefghij")
+
+#: Bentuk informasi in the DIP.
+INFO_FORMATS = ("cetak", "rekam", "online")
+
+
+class ItemStatus(StrEnum):
+    """Workflow state of an item (publications carry their own state per channel)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for approval
+    APPROVED = "approved"  # fanned out to publications
+    RETURNED = "returned"  # sent back to the drafter with a comment
+    CANCELLED = "cancelled"
+
+
+class ScheduleMode(StrEnum):
+    """When an approved item goes out."""
+
+    NOW = "now"
+    AT = "at"  # a given time (stored UTC)
+    NEXT_SLOT = "next_slot"  # next free slot of each channel's weekly posting schedule
+
+
+class PublicationStatus(StrEnum):
+    """The status machine of design.md."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PROCESSING = "processing"
+    PUBLISHED = "published"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    HELD = "held"
+    CANCELLED = "cancelled"
+    BLOCKED = "blocked"
+
+
+#: Publications a worker may claim when due.
+CLAIMABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.PROCESSING)
+#: Publications a user may still cancel or reschedule (sending has not started).
+CANCELLABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.HELD)
+#: States that never change again.
+FINAL = (PublicationStatus.PUBLISHED, PublicationStatus.CANCELLED, PublicationStatus.BLOCKED)
+
+
+class ChannelStatus(StrEnum):
+    """Whether a channel may be sent to."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    NEEDS_REAUTH = "needs_reauth"
+
+
+class Priority:
+    """Claim order: serta-merta first."""
+
+    NORMAL = 0
+    SERTA_MERTA = 100
+
+
+class Opd(Base):
+    """An Organisasi Perangkat Daerah (dinas, badan, kecamatan, desa) or the Pemda itself."""
+
+    __tablename__ = "opd"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    timezone: Mapped[str] = mapped_column(String(40), default="Asia/Jakarta")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id"), index=True)
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    color: Mapped[str] = mapped_column(String(9), default="#1f5f8b")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    parent: Mapped[Opd | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Opd]] = relationship(back_populates="parent")
+
+
+class User(Base):
+    """A person who signs in (operator, PPID, Diskominfo, auditor)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    nip: Mapped[str] = mapped_column(String(30), default="")
+    jabatan: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(5), default="id")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Membership(Base):
+    """A user's role in one OPD; admin and auditor rows have no OPD (they reach every OPD)."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "opd_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    opd_id: Mapped[int | None] = mapped_column(ForeignKey("opd.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Channel(Base):
+    """A place an OPD publishes to (its public site page, a webhook, a Facebook Page, ...)."""
+
+    __tablename__ = "channel"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=ChannelStatus.ACTIVE)
+    status_detail: Mapped[str] = mapped_column(Text, default="")
+    #: Non-secret settings (URLs, page ids, options).
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Secrets (tokens, passwords), encrypted at rest; see publisher.crypto.
+    secrets_encrypted: Mapped[str | None] = mapped_column(Text)
+    #: Weekly posting schedule: [{"days": [0..6 Monday=0], "times": ["08:00", "12:00"]}].
+    schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    min_interval_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    health_ok: Mapped[bool | None] = mapped_column(Boolean)
+    health_detail: Mapped[str] = mapped_column(Text, default="")
+    health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    credential_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    opd: Mapped[Opd] = relationship()
+
+
+item_target = Table(
+    "item_target",
+    Base.metadata,
+    Column("item_id", ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel_id", ForeignKey("channel.id"), primary_key=True),
+)
+
+
+class Item(Base):
+    """One piece of public information, with the DIP columns and its KIP category."""
+
+    __tablename__ = "item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(300))
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # DIP columns (Perki 1/2021)
+    summary: Mapped[str] = mapped_column(Text, default="")  # ringkasan isi informasi
+    official_unit: Mapped[str] = mapped_column(String(300), default="")  # pejabat/unit
+    responsible: Mapped[str] = mapped_column(String(300), default="")  # penanggung jawab
+    made_at: Mapped[date | None] = mapped_column(Date)  # waktu pembuatan
+    made_place: Mapped[str] = mapped_column(String(200), default="")  # tempat pembuatan
+    info_formats: Mapped[list[str]] = mapped_column(JSON, default=list)  # cetak/rekam/online
+    retention: Mapped[str] = mapped_column(String(200), default="")  # jangka waktu penyimpanan
+    category: Mapped[str] = mapped_column(String(20), default=Category.BERKALA)
+    # Exemption (only for dikecualikan)
+    exemption_article: Mapped[str | None] = mapped_column(String(1))  # Pasal 17 letter
+    exemption_basis: Mapped[str] = mapped_column(Text, default="")
+    exemption_until: Mapped[date | None] = mapped_column(Date)
+    link: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.DRAFT, index=True)
+    schedule_mode: Mapped[str] = mapped_column(String(20), default=ScheduleMode.NOW)
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(20), default="api")  # ui, api, feed, import
+    source_ref: Mapped[str] = mapped_column(String(1000), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    opd: Mapped[Opd] = relationship()
+    targets: Mapped[list[Channel]] = relationship(secondary=item_target, lazy="selectin")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    media: Mapped[list[Media]] = relationship(
+        back_populates="item", order_by="Media.position", lazy="selectin"
+    )
+
+
+
+class ItemVersion(Base):
+    """A snapshot of an item at each change, so the audit's version hash can be checked."""
+
+    __tablename__ = "item_version"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Media(Base):
+    """An uploaded image (or file) with its alt text; served publicly by an unguessable token."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    original_filename: Mapped[str] = mapped_column(String(300), default="")
+    public_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    item: Mapped[Item | None] = relationship(back_populates="media")
+
+
+class Publication(Base):
+    """One item on one channel: the unit the queue claims, sends, retries and records."""
+
+    __tablename__ = "publication"
+    __table_args__ = (
+        UniqueConstraint("item_id", "channel_id"),
+        Index("ix_publication_claim", "status", "due_at"),
+        Index("ix_publication_lease", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"), index=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=PublicationStatus.SCHEDULED)
+    priority: Mapped[int] = mapped_column(Integer, default=Priority.NORMAL)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    #: The last send may have reached the platform: ask it before sending again.
+    needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Work the platform finishes later (e.g. an Instagram container id), kept between checks.
+    processing_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(100), default="")
+    sent_hash: Mapped[str] = mapped_column(String(64), default="")
+    remote_id: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    error_kind: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    item: Mapped[Item] = relationship()
+    channel: Mapped[Channel] = relationship()
+
+
+class PostTemplate(Base):
+    """An OPD's own post template for one channel kind (e.g. a KIP footer, hashtags)."""
+
+    __tablename__ = "post_template"
+    __table_args__ = (UniqueConstraint("opd_id", "channel_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"))
+    channel_kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained audit log (see publisher.audit)."""
+
+    __tablename__ = "audit_event"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    at_local: Mapped[str] = mapped_column(String(40))
+    actor_type: Mapped[str] = mapped_column(String(10))  # user, worker, system
+    actor_id: Mapped[str] = mapped_column(String(100), default="")
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    actor_role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    opd_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    item_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    item_version_hash: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(20), default="")
+    publication_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    channel_id: Mapped[int | None] = mapped_column(Integer)
+    channel_kind: Mapped[str] = mapped_column(String(40), default="")
+    result: Mapped[str] = mapped_column(String(40), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip (one row), locked by every appender so the chain stays a line."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a POST made with an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """Each running scheduler process, so the UI can show workers' health."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(200), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,224 @@
+"""Claim due publications with a lease, in one statement per batch.
+
+PostgreSQL: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, so any
+number of workers take disjoint batches. SQLite: the same statement inside a ``BEGIN
+IMMEDIATE`` transaction (``Database.write_conn``), which serialises writers.
+
+In the same transaction, right before the send, each claimed publication's item is checked
+again: an item that is (or became) dikecualikan is blocked, and a channel that is paused or
+needs reconnecting holds its publications. Both are audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, select, update
+
+from .. import audit
+from ..db import Database
+from ..models import (
+    CLAIMABLE,
+    Category,
+    Channel,
+    ChannelStatus,
+    Item,
+    Media,
+    Opd,
+    Publication,
+    PublicationStatus,
+)
+
+
+@dataclass
+class Claimed:
+    """A claimed publication with everything needed to render and send it, copied out."""
+
+    id: int
+    attempts: int
+    needs_reconcile: bool
+    processing_state: dict[str, Any] | None
+    due_at: datetime
+    started_at: datetime | None
+    item: dict[str, Any]
+    opd: dict[str, Any]
+    channel: dict[str, Any]
+    media: list[dict[str, Any]]
+
+    def audit_fields(self) -> dict[str, Any]:
+        """Columns every audit event about this publication carries."""
+        return {
+            "tz_name": self.opd["timezone"],
+            "opd_id": self.opd["id"],
+            "item_id": self.item["id"],
+            "item_version_hash": self.item["content_hash"],
+            "category": self.item["category"],
+            "publication_id": self.id,
+            "channel_id": self.channel["id"],
+            "channel_kind": self.channel["kind"],
+        }
+
+
+_ITEM_COLUMNS = (
+    Item.id, Item.opd_id, Item.slug, Item.title, Item.body_html, Item.summary, Item.category,
+    Item.link, Item.version, Item.content_hash, Item.official_unit, Item.responsible,
+    Item.made_at, Item.made_place, Item.info_formats, Item.retention, Item.created_at,
+)
+_OPD_COLUMNS = (Opd.id, Opd.name, Opd.slug, Opd.timezone, Opd.color)
+_CHANNEL_COLUMNS = (
+    Channel.id, Channel.opd_id, Channel.kind, Channel.name, Channel.status, Channel.config,
+    Channel.secrets_encrypted, Channel.updated_at,
+)
+
+
+def _claim_statement(dialect: str, worker_id: str, limit: int, now: datetime, lease: float) -> Any:
+    due = (
+        select(Publication.id)
+        .where(Publication.status.in_(CLAIMABLE), Publication.due_at <= now)
+        .order_by(Publication.priority.desc(), Publication.due_at)
+        .limit(limit)
+    )
+    if dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(Publication)
+        .where(Publication.id.in_(due.scalar_subquery()))
+        .values(
+            status=PublicationStatus.SENDING,
+            lease_until=now + timedelta(seconds=lease),
+            claimed_by=worker_id,
+            attempts=Publication.attempts
+            + case((Publication.status == PublicationStatus.PROCESSING, 0), else_=1),
+            started_at=case(
+                (Publication.started_at.is_(None), now), else_=Publication.started_at
+            ),
+            updated_at=now,
+        )
+        .returning(
+            Publication.id, Publication.item_id, Publication.channel_id, Publication.attempts,
+            Publication.needs_reconcile, Publication.processing_state, Publication.due_at,
+            Publication.started_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(
+    db: Database, worker_id: str, limit: int, lease_seconds: float, now: datetime
+) -> list[Claimed]:
+    """Take up to ``limit`` due publications for ``worker_id``; returns those to send."""
+    if limit <= 0:
+        return []
+    with db.write_conn() as conn:
+        rows = conn.execute(_claim_statement(db.dialect, worker_id, limit, now, lease_seconds)).all()
+        if not rows:
+            return []
+        claimed = _load(conn, rows)
+        ready, events = _gate(conn, claimed, worker_id, now)
+        audit.append(conn, events)
+    return ready
+
+
+def _load(conn: Connection, rows: list[Any]) -> list[Claimed]:
+    item_ids = {r.item_id for r in rows}
+    channel_ids = {r.channel_id for r in rows}
+    items = {
+        r.id: r._asdict()
+        for r in conn.execute(select(*_ITEM_COLUMNS).where(Item.id.in_(item_ids)))
+    }
+    opd_ids = {i["opd_id"] for i in items.values()}
+    opds = {r.id: r._asdict() for r in conn.execute(select(*_OPD_COLUMNS).where(Opd.id.in_(opd_ids)))}
+    channels = {
+        r.id: r._asdict()
+        for r in conn.execute(select(*_CHANNEL_COLUMNS).where(Channel.id.in_(channel_ids)))
+    }
+    media: dict[int, list[dict[str, Any]]] = {}
+    for m in conn.execute(
+        select(Media.id, Media.item_id, Media.storage_key, Media.mime_type, Media.alt_text,
+               Media.width, Media.height, Media.public_token)
+        .where(Media.item_id.in_(item_ids))
+        .order_by(Media.item_id, Media.position, Media.id)
+    ):
+        media.setdefault(m.item_id, []).append(m._asdict())
+    out = []
+    for r in rows:
+        item = items[r.item_id]
+        out.append(
+            Claimed(
+                id=r.id, attempts=r.attempts, needs_reconcile=bool(r.needs_reconcile),
+                processing_state=r.processing_state, due_at=r.due_at, started_at=r.started_at,
+                item=item, opd=opds[item["opd_id"]], channel=channels[r.channel_id],
+                media=media.get(r.item_id, []),
+            )
+        )
+    out.sort(key=lambda c: c.due_at)
+    return out
+
+
+def _gate(
+    conn: Connection, claimed: list[Claimed], worker_id: str, now: datetime
+) -> tuple[list[Claimed], list[dict[str, Any]]]:
+    """The last check before sending: exempt items are blocked, unusable channels hold."""
+    actor = audit.Actor.worker(worker_id)
+    ready: list[Claimed] = []
+    blocked: list[int] = []
+    held: list[tuple[int, str]] = []
+    events = []
+    for c in claimed:
+        if c.item["category"] == Category.DIKECUALIKAN:
+            blocked.append(c.id)
+            events.append(audit.make_event(
+                actor, "publication.blocked", at=now, result="blocked",
+                error="Informasi dikecualikan: pengiriman diblokir",
+                detail={"dik_check": "dikecualikan", "attempt": c.attempts},
+                **c.audit_fields(),
+            ))
+        elif c.channel["status"] != ChannelStatus.ACTIVE:
+            reason = (
+                "Saluran dijeda" if c.channel["status"] == ChannelStatus.PAUSED
+                else "Saluran perlu disambungkan ulang"
+            )
+            held.append((c.id, reason))
+            events.append(audit.make_event(
+                actor, "publication.held", at=now, result="held", error=reason,
+                detail={"channel_status": c.channel["status"]}, **c.audit_fields(),
+            ))
+        else:
+            ready.append(c)
+            events.append(audit.make_event(
+                actor, "publication.sending", at=now, result="sending",
+                detail={"attempt": c.attempts, "dik_check": "lolos",
+                        "reconcile_first": c.needs_reconcile,
+                        "resume": c.processing_state is not None},
+                **c.audit_fields(),
+            ))
+    if blocked:
+        conn.execute(
+            update(Publication)
+            .where(Publication.id.in_(blocked))
+            .values(status=PublicationStatus.BLOCKED, lease_until=None, claimed_by=None,
+                    last_error="Informasi dikecualikan: tidak boleh dipublikasikan",
+                    error_kind="blocked", updated_at=now)
+        )
+    for pub_id, reason in held:
+        conn.execute(
+            update(Publication)
+            .where(and_(Publication.id == pub_id))
+            .values(status=PublicationStatus.HELD, lease_until=None, claimed_by=None,
+                    attempts=Publication.attempts - 1, last_error=reason, error_kind="held",
+                    updated_at=now)
+        )
+    return ready, events
+
+
+def next_due(db: Database) -> datetime | None:
+    """When the next claimable publication is due (None: nothing waiting)."""
+    with db.engine.connect() as conn:
+        return conn.execute(
+            select(Publication.due_at)
+            .where(Publication.status.in_(CLAIMABLE))
+            .order_by(Publication.due_at)
+            .limit(1)
+        ).scalar()

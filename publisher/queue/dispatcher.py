@@ -1,0 +1,182 @@
+"""The dispatcher: claim due publications, render, send (in a pool for remote channels),
+and record outcomes — receipts in their own commit as soon as they arrive.
+
+No database session is open while a channel talks to the network: ``claim`` copies everything
+out and commits; ``record`` opens a new transaction afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..channels.base import AuthError, Channel, Payload, PermanentError, Processing
+from ..crypto import SecretsError
+from ..payloads import make_context
+from ..runtime import Runtime
+from ..timeutil import utcnow
+from .claim import Claimed, claim
+from .record import Outcome, record
+from .sweep import release
+
+log = logging.getLogger(__name__)
+
+#: How far back reconciliation looks for a post made by an earlier attempt.
+RECONCILE_WINDOW = timedelta(hours=6)
+
+
+class Dispatcher:
+    """Drains due publications for one worker process."""
+
+    def __init__(self, runtime: Runtime, worker_id: str, concurrency: int | None = None) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id
+        self.concurrency = max(1, concurrency or runtime.settings.concurrency)
+        self.batch = max(1, runtime.settings.claim_batch)
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send")
+        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self.in_flight: dict[int, Claimed] = {}
+        self.stopping = threading.Event()
+        self._channels: dict[tuple[int, Any], Channel] = {}
+        self._lock = threading.Lock()
+
+    # --- one pass ---------------------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Send everything due now; returns how many outcomes were recorded."""
+        if not self._lock.acquire(blocking=False):
+            return 0  # another thread of this process is already draining
+        try:
+            return self._drain()
+        finally:
+            self._lock.release()
+
+    def _drain(self) -> int:
+        done = 0
+        while True:
+            claimed: list[Claimed] = []
+            free = self.concurrency - len(self.in_flight)
+            if free > 0 and not self.stopping.is_set():
+                claimed = claim(
+                    self.runtime.db, self.worker_id, min(free, self.batch),
+                    self.runtime.settings.lease_seconds, utcnow(),
+                )
+            outcomes = [o for c in claimed if (o := self._start(c)) is not None]
+            outcomes += self._collect(wait=not claimed and bool(self.in_flight))
+            if outcomes:
+                record(self.runtime.db, self.worker_id, outcomes, utcnow())
+                done += len(outcomes)
+            if self.stopping.is_set() or (not claimed and not self.in_flight):
+                return done  # on stop, sends still in flight are stop()'s to finish
+
+    def _start(self, c: Claimed) -> Outcome | None:
+        """Render and send (inline for local channels); returns an outcome if already done."""
+        try:
+            channel = self._channel(c)
+            ctx = make_context(c.item, c.opd, c.media, c.id, self.runtime.settings)
+            payload = channel.render(ctx, self.runtime.renderer)
+        except Exception as exc:  # a broken template or config must not stop the queue
+            return self._failed(c, exc)
+        if not channel.remote:
+            return self._send(channel, payload, c)
+        self.in_flight[c.id] = c
+        future = self.pool.submit(self._send, channel, payload, c)
+        future.add_done_callback(self._finished)
+        return None
+
+    def _finished(self, future: Future[Outcome]) -> None:
+        self.results.put(future.result())
+
+    def _collect(self, wait: bool) -> list[Outcome]:
+        out: list[Outcome] = []
+        if wait:
+            try:
+                out.append(self.results.get(timeout=0.2))
+            except queue.Empty:
+                return out
+        while True:
+            try:
+                out.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        for o in out:
+            self.in_flight.pop(o.claimed.id, None)
+        return out
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _send(self, channel: Channel, payload: Payload, c: Claimed) -> Outcome:
+        """Resume, reconcile or publish; never raises."""
+        try:
+            if c.processing_state is not None:
+                result = channel.resume(payload, c.processing_state)
+            else:
+                if c.needs_reconcile:
+                    since = (c.started_at or c.due_at) - RECONCILE_WINDOW
+                    existing = channel.find_existing(payload, since)
+                    if existing is not None:
+                        return Outcome(c, receipt=existing, reconciled=True,
+                                       content_hash=payload.content_hash)
+                result = channel.publish(payload)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                raise
+            log.info("publication %s attempt %s failed: %s", c.id, c.attempts, exc)
+            return self._failed(c, exc)
+        if isinstance(result, Processing):
+            return Outcome(c, processing=result, content_hash=payload.content_hash)
+        return Outcome(c, receipt=result, content_hash=payload.content_hash)
+
+    def _failed(self, c: Claimed, exc: Exception) -> Outcome:
+        if isinstance(exc, SecretsError):
+            exc = AuthError(str(exc))
+        elif _is_render_error(exc):
+            exc = PermanentError(f"Template posting tidak dapat dirender: {exc}")
+        decision = self.runtime.retry_policy.decide(exc, c.attempts, utcnow())
+        detail = {"error_type": type(exc).__name__}
+        if getattr(exc, "detail", ""):
+            detail["error_detail"] = str(exc.detail)[:500]  # type: ignore[attr-defined]
+        return Outcome(c, decision=decision, detail=detail)
+
+    def _channel(self, c: Claimed) -> Channel:
+        key = (c.channel["id"], c.channel["updated_at"])
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self.runtime.channel(c.channel)
+            self._channels = {k: v for k, v in self._channels.items() if k[0] != key[0]}
+            self._channels[key] = channel
+        return channel
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def stop(self, grace_seconds: float = 30.0) -> None:
+        """Stop claiming; wait up to ``grace_seconds`` for sends in flight, record them, and
+        release the rest for reconciliation by another worker."""
+        self.stopping.set()
+        with self._lock:  # wait for a running drain to return
+            deadline = utcnow() + timedelta(seconds=grace_seconds)
+            while self.in_flight and utcnow() < deadline:
+                outcomes = self._collect(wait=True)
+                if outcomes:
+                    record(self.runtime.db, self.worker_id, outcomes, utcnow())
+            if self.in_flight:
+                release(self.runtime.db, self.worker_id, list(self.in_flight), utcnow())
+                self.in_flight.clear()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _is_render_error(exc: Exception) -> bool:
+    from jinja2 import TemplateError
+
+    return isinstance(exc, TemplateError)
+
+
+def next_wake(now: datetime, due: datetime | None, tick: float) -> datetime | None:
+    """When to run the dispatcher next if ``due`` comes sooner than the next tick."""
+    if due is None:
+        return None
+    return due if due <= now + timedelta(seconds=tick) else None

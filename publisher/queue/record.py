@@ -1,0 +1,146 @@
+"""Store what happened to claimed publications: receipts first, each batch in its own commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, update
+
+from .. import audit
+from ..channels.base import Processing, Receipt
+from ..db import Database
+from ..models import Channel, ChannelStatus, Publication, PublicationStatus
+from .claim import Claimed
+from .retry import Decision
+
+#: A receipt is the truth: store it unless the row is already final.
+_RECEIPT_FROM = (
+    PublicationStatus.SENDING, PublicationStatus.RETRYING, PublicationStatus.SCHEDULED,
+    PublicationStatus.PROCESSING, PublicationStatus.FAILED, PublicationStatus.HELD,
+)
+
+
+@dataclass
+class Outcome:
+    """The result of one attempt on one claimed publication."""
+
+    claimed: Claimed
+    receipt: Receipt | None = None
+    processing: Processing | None = None
+    decision: Decision | None = None
+    #: True when the receipt came from reconciliation (find_existing), not a new post.
+    reconciled: bool = False
+    content_hash: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime) -> None:
+    """Write a batch of outcomes and their audit events in one transaction."""
+    if not outcomes:
+        return
+    actor = audit.Actor.worker(worker_id)
+    published, processing, failed = [], [], []
+    reauth: dict[int, str] = {}
+    events = []
+    for o in outcomes:
+        fields = o.claimed.audit_fields()
+        if o.receipt is not None:
+            published.append({
+                "b_id": o.claimed.id, "remote_id": o.receipt.remote_id, "url": o.receipt.url,
+                "published_at": o.receipt.published_at or now, "sent_hash": o.content_hash,
+            })
+            events.append(audit.make_event(
+                actor, "publication.reconciled" if o.reconciled else "publication.published",
+                at=now, result="published",
+                detail={"remote_id": o.receipt.remote_id, "url": o.receipt.url,
+                        "attempt": o.claimed.attempts, **o.detail},
+                **fields,
+            ))
+        elif o.processing is not None:
+            processing.append({
+                "b_id": o.claimed.id, "b_worker": worker_id,
+                "processing_state": o.processing.state,
+                "due_at": now + timedelta(seconds=o.processing.check_after),
+            })
+            events.append(audit.make_event(
+                actor, "publication.processing", at=now, result="processing",
+                detail={"check_after_s": o.processing.check_after, **o.detail}, **fields,
+            ))
+        elif o.decision is not None:
+            d = o.decision
+            failed.append({
+                "b_id": o.claimed.id, "b_worker": worker_id, "status": d.status,
+                "due_at": d.due_at or o.claimed.due_at, "error_kind": d.error_kind,
+                "last_error": d.message, "needs_reconcile": d.needs_reconcile,
+                "refund": 1 if d.refund_attempt else 0,
+            })
+            if d.channel_status == ChannelStatus.NEEDS_REAUTH:
+                reauth[o.claimed.channel["id"]] = d.message
+            events.append(audit.make_event(
+                actor, f"publication.{d.status}", at=now, result=d.status, error=d.message,
+                detail={"attempt": o.claimed.attempts, "error_kind": d.error_kind,
+                        "next_try": d.due_at.isoformat() if d.due_at else None, **o.detail},
+                **fields,
+            ))
+    with db.write_conn() as conn:
+        if published:
+            conn.execute(
+                update(Publication)
+                .where(Publication.id == bindparam("b_id"), Publication.status.in_(_RECEIPT_FROM))
+                .values(
+                    status=PublicationStatus.PUBLISHED, remote_id=bindparam("remote_id"),
+                    url=bindparam("url"), published_at=bindparam("published_at"),
+                    sent_hash=bindparam("sent_hash"), lease_until=None, claimed_by=None,
+                    needs_reconcile=False, processing_state=None, last_error=None,
+                    error_kind=None, updated_at=now,
+                )
+                .execution_options(synchronize_session=False),
+                published,
+            )
+        if processing:
+            conn.execute(
+                update(Publication)
+                .where(Publication.id == bindparam("b_id"),
+                       Publication.status == PublicationStatus.SENDING,
+                       Publication.claimed_by == bindparam("b_worker"))
+                .values(
+                    status=PublicationStatus.PROCESSING,
+                    processing_state=bindparam("processing_state"), due_at=bindparam("due_at"),
+                    lease_until=None, claimed_by=None, updated_at=now,
+                )
+                .execution_options(synchronize_session=False),
+                processing,
+            )
+        if failed:
+            conn.execute(
+                update(Publication)
+                .where(Publication.id == bindparam("b_id"),
+                       Publication.status == PublicationStatus.SENDING,
+                       Publication.claimed_by == bindparam("b_worker"))
+                .values(
+                    status=bindparam("status"), due_at=bindparam("due_at"),
+                    error_kind=bindparam("error_kind"), last_error=bindparam("last_error"),
+                    needs_reconcile=bindparam("needs_reconcile"),
+                    attempts=Publication.attempts - bindparam("refund"),
+                    lease_until=None, claimed_by=None, updated_at=now,
+                )
+                .execution_options(synchronize_session=False),
+                failed,
+            )
+        for channel_id, message in reauth.items():
+            changed = conn.execute(
+                update(Channel)
+                .where(Channel.id == channel_id, Channel.status == ChannelStatus.ACTIVE)
+                .values(status=ChannelStatus.NEEDS_REAUTH, status_detail=message, updated_at=now)
+            ).rowcount
+            if changed:
+                sample = next(o for o in outcomes if o.claimed.channel["id"] == channel_id)
+                fields = sample.claimed.audit_fields()
+                events.append(audit.make_event(
+                    actor, "channel.needs_reauth", at=now, result=ChannelStatus.NEEDS_REAUTH,
+                    error=message, tz_name=fields["tz_name"], opd_id=fields["opd_id"],
+                    channel_id=channel_id, channel_kind=fields["channel_kind"],
+                ))
+        audit.append(conn, events)

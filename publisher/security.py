@@ -1,0 +1,49 @@
+"""Password hashing and API tokens (stored as SHA-256, shown once)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+TOKEN_PREFIX = "opdp_"
+_TOKEN_SHAPE = re.compile(r"^opdp_[A-Za-z0-9_-]{32,64}$")
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Constant-time check of a password against its hash."""
+    return check_password_hash(password_hash, password)
+
+
+def new_password() -> str:
+    """A one-time password people can type."""
+    return secrets.token_urlsafe(12)
+
+
+def new_api_token() -> tuple[str, str, str]:
+    """A fresh token: (token shown once, prefix for display, SHA-256 to store)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, token[:12], token_digest(token)
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 hex of a token (tokens are random, so no salt is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def well_formed_token(token: str) -> bool:
+    """Whether a presented token has our shape (checked before any lookup)."""
+    return bool(_TOKEN_SHAPE.match(token))
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time string comparison."""
+    return hmac.compare_digest(a.encode(), b.encode())
