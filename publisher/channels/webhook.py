@@ -64,11 +64,11 @@ class WebhookChannel(Channel):
         url = str(config.get("url", "")).strip()
         if not url.startswith(("http://", "https://")):
             raise ConfigError("url", "harus diawali http:// atau https://")
-        from ..netguard import GuardError, check_url
+        from ..netguard import OutboundError, check_url
 
         try:
             check_url(url, settings)
-        except GuardError as exc:
+        except OutboundError as exc:
             raise ConfigError("url", str(exc)) from None
         secret = secrets.get("signing_secret") or new_signing_secret()
         try:
@@ -110,7 +110,7 @@ class WebhookChannel(Channel):
         if session is None:
             from ..netguard import safe_session
 
-            session = safe_session(self.settings)
+            session = safe_session(self.settings, pool_maxsize=self.settings.concurrency)
             session.headers["User-Agent"] = USER_AGENT
             self._local.session = session
         return session
@@ -140,9 +140,9 @@ class WebhookChannel(Channel):
             raise TransientError("Tidak dapat terhubung ke penerima webhook",
                                  detail=str(exc)) from None
         except Exception as exc:
-            from ..netguard import GuardError
+            from ..netguard import OutboundError
 
-            if isinstance(exc, GuardError):
+            if isinstance(exc, OutboundError):
                 raise PermanentError(f"Alamat webhook ditolak: {exc}") from None
             raise
         return self._receipt(response, payload)
@@ -179,13 +179,13 @@ class WebhookChannel(Channel):
 
     def check(self) -> Health:
         """The URL passes the outbound guard and answers something over HTTP."""
-        from ..netguard import GuardError, check_url
+        from ..netguard import OutboundError, check_url
 
         try:
             check_url(self.info.config["url"], self.settings)
             self._session().head(self.info.config["url"], timeout=self.settings.http_timeout,
                                  allow_redirects=False)
-        except GuardError as exc:
+        except OutboundError as exc:
             return Health(ok=False, detail=f"Alamat ditolak: {exc}")
         except requests.RequestException as exc:
             return Health(ok=False, detail=f"Tidak dapat terhubung: {type(exc).__name__}")
