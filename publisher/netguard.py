@@ -54,6 +54,10 @@ class OutboundError(Exception):
         self.url = url
 
 
+#: The name the channels use for any refusal or failure of the guard.
+GuardError = OutboundError
+
+
 class InvalidURL(OutboundError):
     """The URL is not an http(s) URL with a host."""
 
@@ -353,7 +357,7 @@ def safe_session(
 
 
 __all__: Sequence[str] = (
-    "AddressPolicy", "BlockedAddress", "GuardedAdapter", "InvalidURL", "OutboundError",
+    "AddressPolicy", "BlockedAddress", "GuardError", "GuardedAdapter", "InvalidURL", "OutboundError",
     "ResolveError", "address_refusal", "check_address", "check_url", "checked_addresses",
     "resolve", "safe_session", "split_url",
 )

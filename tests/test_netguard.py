@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from loopback_http import LoopbackServer, endless, redirect, send, static
 
 from publisher.fetch import FetchTimeout, HTTPStatusError, TooLarge, TooManyRedirects, fetch
 from publisher.netguard import (
@@ -18,6 +17,8 @@ from publisher.netguard import (
     check_url,
     safe_session,
 )
+
+from .loopback_http import LoopbackServer, endless, redirect, send, static
 
 
 @dataclass
