@@ -425,3 +425,65 @@ class WorkerHeartbeat(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     in_flight: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeedSource(Base):
+    """An OPD website's RSS/Atom feed whose new entries become items (cross-posting).
+
+    Polling is a claimed row: a worker takes a due source (``next_poll_at``) with a lease, so
+    any number of workers poll each feed once per interval (see publisher.feeds).
+    """
+
+    __tablename__ = "feed_source"
+    __table_args__ = (Index("ix_feed_source_due", "enabled", "next_poll_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(1000))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Channel ids (of the same OPD) each new entry is published to.
+    target_channel_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: Jinja (sandboxed) template of the item body from the entry; empty: the built-in one.
+    body_template: Mapped[str] = mapped_column(Text, default="")
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
+    category: Mapped[str] = mapped_column(String(20), default=Category.BERKALA)
+    poll_interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    #: False until the first successful poll, which only records what is there (no flood).
+    seeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    opd: Mapped[Opd] = relationship()
+
+
+class FeedEntrySeen(Base):
+    """An entry a feed source has shown once; keyed by GUID (or link) and content hash."""
+
+    __tablename__ = "feed_entry_seen"
+    __table_args__ = (
+        UniqueConstraint("source_id", "key_hash"),
+        Index("ix_feed_entry_seen_content", "source_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("feed_source.id", ondelete="CASCADE"))
+    #: SHA-256 of the entry key (GUID, else link, else content hash), for the unique index.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    entry_key: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    link: Mapped[str] = mapped_column(String(1000), default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The item made from it (None: recorded at seeding, or skipped).
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id", ondelete="SET NULL"))
