@@ -1,0 +1,298 @@
+"""Poll due feed sources: claim (lease) → fetch → parse → decide → record, exactly once.
+
+A source is a claimed row, like a publication: ``next_poll_at <= now`` and no live lease.
+PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite inside one ``BEGIN IMMEDIATE``
+transaction. No database session is open during the network work (feed, article, images).
+The results (entries seen, items made, the source's new state) are written in one transaction
+that first checks the lease is still ours, so a worker that lost its lease (it stalled, another
+took over) writes nothing, and nothing is posted twice across workers and restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import func, or_, select, update
+
+from .. import audit
+from ..fetch import fetch
+from ..models import (
+    Channel,
+    FeedEntrySeen,
+    FeedSource,
+    Publication,
+    PublicationStatus,
+)
+from ..netguard import OutboundError, safe_session
+from ..timeutil import utcnow
+from .media import StoredImage, entry_image
+from .parse import FeedEntry, FeedParseError, parse_feed
+from .rules import Decision, decide, key_hash, next_free_time
+
+log = logging.getLogger(__name__)
+
+FEED_MAX_BYTES = 5 * 1024 * 1024
+#: A poll may fetch a feed, article pages and images: give it more than a send's lease.
+LEASE_SECONDS = 600
+CLAIM_BATCH = 64
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+xml, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+#: Statuses whose due time occupies a channel's slot (for spreading bursts).
+_BUSY = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.HELD,
+         PublicationStatus.SENDING, PublicationStatus.PROCESSING, PublicationStatus.PUBLISHED)
+
+
+@dataclass(frozen=True)
+class SourceJob:
+    """A claimed source, copied out of the session."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    seeded: bool
+    created_at: datetime
+    poll_interval_seconds: int
+
+
+@dataclass
+class PollResult:
+    """What one poll did (for logs, tests and the benchmark)."""
+
+    source_id: int
+    status: str  # "not_modified", "ok", "error", "lost_lease"
+    posted: int = 0
+    recorded: int = 0
+    error: str = ""
+    item_ids: list[int] = field(default_factory=list)
+
+
+# --- claiming ---------------------------------------------------------------------------------
+
+
+def claim_sources(db: Any, worker_id: str, limit: int, now: datetime,
+                  lease_seconds: float = LEASE_SECONDS) -> list[SourceJob]:
+    """Take up to ``limit`` due sources for ``worker_id`` (disjoint across workers)."""
+    due = (
+        select(FeedSource.id)
+        .where(FeedSource.enabled.is_(True), FeedSource.next_poll_at <= now,
+               or_(FeedSource.lease_until.is_(None), FeedSource.lease_until < now))
+        .order_by(FeedSource.next_poll_at)
+        .limit(limit)
+    )
+    if db.dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(FeedSource)
+        .where(FeedSource.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker_id, lease_until=now + timedelta(seconds=lease_seconds))
+        .returning(FeedSource.id, FeedSource.url, FeedSource.etag, FeedSource.last_modified,
+                   FeedSource.seeded, FeedSource.created_at, FeedSource.poll_interval_seconds)
+        .execution_options(synchronize_session=False)
+    )
+    with db.write_conn() as conn:
+        rows = conn.execute(statement).all()
+    return [SourceJob(r.id, r.url, r.etag, r.last_modified, r.seeded, r.created_at,
+                      r.poll_interval_seconds) for r in rows]
+
+
+def _own(session: Any, job: SourceJob, worker_id: str) -> FeedSource | None:
+    """The source row, locked, if this worker still holds its lease."""
+    source = session.scalars(
+        select(FeedSource).where(FeedSource.id == job.id, FeedSource.claimed_by == worker_id)
+        .with_for_update()
+    ).first()
+    return source
+
+
+# --- one source -------------------------------------------------------------------------------
+
+
+def poll_source(runtime: Any, job: SourceJob, worker_id: str,
+                http: requests.Session | None = None) -> PollResult:
+    """Poll one claimed source and record the outcome; never raises for a bad feed."""
+    settings = runtime.settings
+    own_http = http is None
+    http = http or safe_session(settings)
+    try:
+        try:
+            got = fetch(job.url, settings, etag=job.etag, last_modified=job.last_modified,
+                        max_bytes=FEED_MAX_BYTES, accept=FEED_ACCEPT, session=http)
+        except OutboundError as exc:
+            return _finish_error(runtime, job, worker_id, exc.message)
+        if got.not_modified:
+            return _finish_ok(runtime, job, worker_id, got.etag, got.last_modified, None, {})
+        try:
+            feed = parse_feed(got.content, url=got.url, content_type=got.headers.get(
+                "content-type", ""))
+        except FeedParseError as exc:
+            return _finish_error(runtime, job, worker_id, exc.message)
+        decision = _decide(runtime.db, job, feed.entries)
+        images: dict[str, StoredImage | None] = {}
+        for entry in decision.post:
+            images[entry.key] = entry_image(entry, settings, http)
+        return _finish_ok(runtime, job, worker_id, got.etag, got.last_modified, decision, images)
+    except Exception as exc:  # one broken source must never stop the others
+        log.exception("feed source %s: poll failed", job.id)
+        return _finish_error(runtime, job, worker_id,
+                             f"Kesalahan tak terduga saat memeriksa feed: {type(exc).__name__}")
+    finally:
+        if own_http:
+            http.close()
+
+
+def _decide(db: Any, job: SourceJob, entries: tuple[FeedEntry, ...]) -> Decision:
+    keys = {key_hash(e.key) for e in entries}
+    hashes = {e.content_hash for e in entries}
+    seen_keys: set[str] = set()
+    seen_hashes: set[str] = set()
+    if entries:
+        with db.read() as session:
+            rows = session.execute(
+                select(FeedEntrySeen.key_hash, FeedEntrySeen.content_hash).where(
+                    FeedEntrySeen.source_id == job.id,
+                    or_(FeedEntrySeen.key_hash.in_(keys), FeedEntrySeen.content_hash.in_(hashes)),
+                )
+            ).all()
+        seen_keys = {r.key_hash for r in rows}
+        seen_hashes = {r.content_hash for r in rows}
+    return decide(entries, seen_keys, seen_hashes, seeded=job.seeded,
+                  source_created_at=job.created_at)
+
+
+def _spread_time(session: Any, channel_ids: list[int], now: datetime) -> datetime | None:
+    """The earliest time every target channel is free again (None: now)."""
+    latest: datetime = now
+    for channel in session.scalars(select(Channel).where(Channel.id.in_(channel_ids))):
+        interval = int(channel.min_interval_seconds or 0)
+        if interval <= 0:
+            continue
+        last = session.scalar(select(func.max(Publication.due_at)).where(
+            Publication.channel_id == channel.id, Publication.status.in_(_BUSY)))
+        if last is not None and last.tzinfo is None:  # SQLite aggregates lose the type
+            last = last.replace(tzinfo=now.tzinfo)
+        latest = max(latest, next_free_time(now, last, interval))
+    return latest if latest > now else None
+
+
+def _finish_ok(runtime: Any, job: SourceJob, worker_id: str, etag: str | None,
+               last_modified: str | None, decision: Decision | None,
+               images: dict[str, StoredImage | None]) -> PollResult:
+    from ..services.feeds import create_item_from_entry
+
+    actor = audit.Actor.worker(worker_id)
+    now = utcnow()
+    result = PollResult(job.id, "not_modified" if decision is None else "ok")
+    with runtime.db.write() as session:
+        source = _own(session, job, worker_id)
+        if source is None:
+            return PollResult(job.id, "lost_lease")
+        if decision is not None:
+            for entry in decision.record_only:
+                session.add(_seen(source.id, entry, None, now))
+            result.recorded = len(decision.record_only)
+            for entry in decision.post:
+                publish_at = None
+                if not source.requires_approval:
+                    publish_at = _spread_time(session, list(source.target_channel_ids), now)
+                item = create_item_from_entry(session, source, entry, images.get(entry.key),
+                                              runtime.settings, actor=actor,
+                                              publish_at=publish_at)
+                session.add(_seen(source.id, entry, item.id, now))
+                result.item_ids.append(item.id)
+            result.posted = len(decision.post)
+            source.seeded = True
+        if source.last_error:
+            _audit(session, source, actor, "feed.recovered", "ok", "",
+                   {"previous_error": source.last_error})
+        source.etag = etag
+        source.last_modified = last_modified
+        source.last_error = None
+        source.error_count = 0
+        source.last_polled_at = source.last_success_at = now
+        more = decision is not None and decision.more_waiting
+        source.next_poll_at = now if more else now + timedelta(seconds=job.poll_interval_seconds)
+        source.claimed_by = None
+        source.lease_until = None
+    return result
+
+
+def _finish_error(runtime: Any, job: SourceJob, worker_id: str, message: str) -> PollResult:
+    now = utcnow()
+    with runtime.db.write() as session:
+        source = _own(session, job, worker_id)
+        if source is None:
+            return PollResult(job.id, "lost_lease", error=message)
+        if source.last_error != message:  # audit each new problem once, not every poll
+            _audit(session, source, audit.Actor.worker(worker_id), "feed.error", "error",
+                   message, {"url": source.url})
+        source.last_error = message
+        source.error_count = (source.error_count or 0) + 1
+        source.last_polled_at = now
+        # Back off on repeated errors (up to 8 intervals), so a dead site is not hammered.
+        factor = min(2 ** max(0, source.error_count - 1), 8)
+        source.next_poll_at = now + timedelta(seconds=job.poll_interval_seconds * factor)
+        source.claimed_by = None
+        source.lease_until = None
+    log.info("feed source %s: %s", job.id, message)
+    return PollResult(job.id, "error", error=message)
+
+
+def _seen(source_id: int, entry: FeedEntry, item_id: int | None, now: datetime) -> FeedEntrySeen:
+    return FeedEntrySeen(source_id=source_id, key_hash=key_hash(entry.key), entry_key=entry.key,
+                         content_hash=entry.content_hash, title=entry.title[:300],
+                         link=entry.link[:1000], first_seen_at=now, item_id=item_id)
+
+
+def _audit(session: Any, source: FeedSource, actor: audit.Actor, action: str, result: str,
+           error: str, detail: dict[str, Any]) -> None:
+    from ..services.auditing import record
+
+    record(session, None, action, opd=source.opd, actor=actor, result=result, error=error,
+           detail={"source_id": source.id, "source_name": source.name, **detail})
+
+
+# --- the scheduler's job ----------------------------------------------------------------------
+
+
+def poll_due_feeds(runtime: Any, worker_id: str, *, concurrency: int = 8,
+                   batch: int = CLAIM_BATCH) -> int:
+    """Poll every due feed source (claiming batches until none is due); returns how many.
+
+    ``runtime`` is the process's :class:`publisher.runtime.Runtime` (db, settings). Safe to
+    call from any number of workers at once: each source is polled by exactly one of them.
+    """
+    local = threading.local()
+    sessions: list[requests.Session] = []
+    lock = threading.Lock()
+
+    def run(job: SourceJob) -> PollResult:
+        http = getattr(local, "http", None)
+        if http is None:
+            http = local.http = safe_session(runtime.settings, pool_maxsize=4)
+            with lock:
+                sessions.append(http)
+        return poll_source(runtime, job, worker_id, http)
+
+    polled = 0
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                                thread_name_prefix="feed") as pool:
+            while True:
+                jobs = claim_sources(runtime.db, worker_id, batch, utcnow())
+                if not jobs:
+                    break
+                for outcome in pool.map(run, jobs):
+                    polled += 1
+                    if outcome.status == "error":
+                        log.debug("feed %s: %s", outcome.source_id, outcome.error)
+    finally:
+        for http in sessions:
+            http.close()
+    return polled
