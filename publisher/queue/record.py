@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
 
 from .. import audit
 from ..channels.base import Processing, Receipt
@@ -88,7 +88,9 @@ def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime)
         if published:
             conn.execute(
                 update(Publication)
-                .where(Publication.id == bindparam("b_id"), Publication.status.in_(_RECEIPT_FROM))
+                # or_ rather than in_: executemany cannot take an expanding IN
+                .where(Publication.id == bindparam("b_id"),
+                       or_(*(Publication.status == status for status in _RECEIPT_FROM)))
                 .values(
                     status=PublicationStatus.PUBLISHED, remote_id=bindparam("remote_id"),
                     url=bindparam("url"), published_at=bindparam("published_at"),
