@@ -12,6 +12,7 @@ anything that is not a JPEG with error 9004 / 2207052.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from PIL import Image
 
 GRAPH_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 
@@ -594,8 +596,10 @@ def _page_photo(g: GraphState, page: str, p: dict[str, Any], token: Token) -> di
         raise GraphFailure(324, "(#324) Requires upload file")
     photo_id = g.new_id()
     published = str(p.get("published", "true")).lower() != "false"
+    with Image.open(io.BytesIO(data)) as im:
+        size = im.size
     g.photos[photo_id] = {"id": photo_id, "page": page, "published": published, "bytes": len(data),
-                          "alt_text": p.get("alt_text_custom")}
+                          "size": size, "alt_text": p.get("alt_text_custom")}
     answer = {"id": photo_id}
     if published:
         answer["post_id"] = _new_post(g, page, str(p.get("caption", "")), photos=[photo_id])

@@ -84,11 +84,14 @@ class MetaEnv:
     def image(self, name: str | None = None, body: bytes | None = None,
               content_type: str | None = "image/jpeg", *, on_disk: bool = False,
               alt: str = "Foto kegiatan") -> MediaView:
-        """A MediaView served by the image server (and written to disk when ``on_disk``)."""
+        """A MediaView served by the image server at ``/m/<name>`` and at its variant URLs
+        (``/m/<name>/instagram.jpg``...), and written to disk when ``on_disk``."""
         self.counter[0] += 1
-        name = name or f"img{self.counter[0]}.jpg"
+        name = name or f"img{self.counter[0]}"
         body = body if body is not None else jpeg_bytes()
         url = self.images.add(f"/m/{name}", body, content_type)
+        for variant in ("instagram", "facebook"):
+            self.images.add(f"/m/{name}/{variant}.jpg", body, content_type)
         path = ""
         if on_disk:
             file = self.tmp / name

@@ -11,7 +11,7 @@ from publisher.channels.base import AuthError, Receipt, TransientError
 from publisher.channels.facebook import FacebookPageChannel
 from publisher.timeutil import utcnow
 
-from .meta_fixtures import PAGE_ID, MetaEnv, meta_fixture  # noqa: F401
+from .meta_fixtures import PAGE_ID, MetaEnv, jpeg_bytes, meta_fixture  # noqa: F401
 
 
 def test_registered() -> None:
@@ -43,12 +43,21 @@ def test_one_photo_is_uploaded_from_disk(meta: MetaEnv) -> None:
     assert meta.images.hits == {}  # sent as bytes: Meta did not need our public URL
 
 
+def test_photo_upload_is_the_facebook_variant(meta: MetaEnv) -> None:
+    big = jpeg_bytes(3000, 1000)
+    image = meta.image(body=big, on_disk=True)
+    channel = meta.facebook()
+    channel.publish(channel.render(meta.ctx(media=(image,)), meta.renderer))
+    [photo] = meta.state.photos.values()
+    assert photo["size"] == (2048, 683)  # long side 2048 (publisher.images "facebook")
+
+
 def test_one_photo_by_url_when_not_on_disk(meta: MetaEnv) -> None:
     image = meta.image()
     channel = meta.facebook()
     channel.publish(channel.render(meta.ctx(media=(image,)), meta.renderer))
     assert len(meta.state.page_posts(PAGE_ID)) == 1
-    assert sum(meta.images.hits.values()) == 1  # the Graph server fetched it
+    assert meta.images.hits == {"/m/img1/facebook.jpg": 1}  # the Graph server fetched it
 
 
 def test_several_photos_make_one_post(meta: MetaEnv) -> None:

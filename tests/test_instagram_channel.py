@@ -4,9 +4,11 @@ carousels, quota, public image URLs, reconciliation."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from PIL import Image
 
 from publisher.channels import get
 from publisher.channels.base import (
@@ -46,7 +48,7 @@ def test_single_image_container_polled_then_published(meta: MetaEnv) -> None:
     assert isinstance(first, Processing) and first.state["step"] == "container"
     assert first.check_after == 5.0
     # Our own check and Meta's download both fetched the image from the public URL.
-    assert meta.images.hits["/m/img1.jpg"] == 2
+    assert meta.images.hits == {"/m/img1/instagram.jpg": 2}
     container = meta.state.containers[first.state["container"]]
     assert container["caption"] == payload.text and container["alt_text"] == "Balita ditimbang"
     second = channel.resume(payload, first.state)
@@ -168,7 +170,7 @@ def test_image_that_is_not_jpeg_fails_before_any_container(meta: MetaEnv) -> Non
 
 def test_missing_image_fails_with_the_url(meta: MetaEnv) -> None:
     image = meta.image()
-    del meta.images.files["/m/img1.jpg"]
+    del meta.images.files["/m/img1/instagram.jpg"]
     channel = meta.instagram()
     with pytest.raises(PermanentError, match="404"):
         channel.publish(channel.render(meta.ctx(media=(image,)), meta.renderer))
@@ -181,10 +183,28 @@ def test_meta_cannot_fetch_the_image(meta: MetaEnv) -> None:
         channel.publish(channel.render(meta.ctx(media=(meta.image(),)), meta.renderer))
 
 
-def test_no_image_is_a_clear_error(meta: MetaEnv) -> None:
+def test_item_without_image_gets_a_card(meta: MetaEnv) -> None:
+    meta.state.ready_after = 0
     channel = meta.instagram()
+    payload = channel.render(meta.ctx(), meta.renderer)
+    [card] = payload.images
+    assert card.public_url.startswith(meta.images.base_url + "/m/c/")
+    with Image.open(card.path) as im:
+        assert (im.format, im.size) == ("JPEG", (1080, 1350))
+    assert "Jadwal Posyandu" in card.alt_text
+    # Served where the app serves cards (publisher.site.variants), Meta fetches it.
+    meta.images.add(card.public_url.removeprefix(meta.images.base_url),
+                    Path(card.path).read_bytes())
+    receipt = drive(channel, payload, channel.publish(payload))
+    assert [m["id"] for m in meta.state.ig_media(IG_ID)] == [receipt.remote_id]
+
+
+def test_no_image_at_all_is_a_clear_error(meta: MetaEnv) -> None:
+    channel = meta.instagram()
+    payload = channel.render(meta.ctx(), meta.renderer)
+    payload.images = []
     with pytest.raises(PermanentError, match="minimal satu gambar"):
-        channel.publish(channel.render(meta.ctx(), meta.renderer))
+        channel.publish(payload)
 
 
 def test_loopback_base_url_refused_in_production(meta: MetaEnv) -> None:

@@ -12,12 +12,12 @@ item's title and its unique page URL, so two publications do not share it.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from ..captions import FACEBOOK_LIMITS, render_caption
 from ..graph import GraphClient
+from ..media_variants import variant_url
 from ..timeutil import utcnow
 from .base import (
     AuthError,
@@ -33,7 +33,7 @@ from .base import (
     TransientError,
 )
 from .meta_connect import FACEBOOK_SCOPES, token_health
-from .meta_media import channel_images, normalise_text, parse_graph_time
+from .meta_media import facebook_upload, normalise_text, parse_graph_time
 
 #: Posts' clocks may differ a little from ours.
 CLOCK_SLACK = timedelta(minutes=10)
@@ -62,7 +62,7 @@ class FacebookPageChannel(Channel):
     def render(self, ctx: RenderContext, renderer: Any) -> Payload:
         """Message from ``posts/facebook.txt.j2``; the item's page as the link; its images."""
         text = render_caption(self.kind, ctx, renderer, FACEBOOK_LIMITS)
-        images = channel_images(ctx, self.kind)[: self.max_images]
+        images = list(ctx.media[: self.max_images])
         return self.base_payload(
             ctx, title=ctx.item.title, text=text, link=ctx.item.site_url, images=images
         )
@@ -103,7 +103,8 @@ class FacebookPageChannel(Channel):
     def _upload(
         self, graph: GraphClient, image: MediaView, *, caption: str = "", published: bool = True
     ) -> dict[str, Any]:
-        """Upload the file itself when we have it (Meta need not reach our server), else by URL."""
+        """Upload the Facebook variant's bytes when the file is here (Meta need not reach our
+        server), else let Meta fetch the variant URL."""
         data: dict[str, Any] = {}
         if caption:
             data["caption"] = caption
@@ -111,11 +112,14 @@ class FacebookPageChannel(Channel):
             data["published"] = "false"
         if image.alt_text:
             data["alt_text_custom"] = image.alt_text
-        if image.path and os.path.isfile(image.path):
-            with open(image.path, "rb") as fh:
-                files = {"source": (os.path.basename(image.path), fh, image.mime_type)}
-                return graph.post(f"{self.page_id}/photos", files=files, **data)
-        return graph.post(f"{self.page_id}/photos", url=image.public_url, **data)
+        upload = facebook_upload(image)
+        if upload is not None:
+            name, jpeg = upload
+            files = {"source": (name, jpeg, "image/jpeg")}
+            return graph.post(f"{self.page_id}/photos", files=files, **data)
+        return graph.post(
+            f"{self.page_id}/photos", url=variant_url(image.public_url, "facebook"), **data
+        )
 
     def _permalink(self, graph: GraphClient, post_id: str) -> str:
         """The post's permalink; the post exists already, so a failed read must not fail it."""

@@ -37,8 +37,8 @@ from .base import (
 )
 from .meta_connect import INSTAGRAM_SCOPES, token_health
 from .meta_media import (
-    channel_images,
     image_url_problem,
+    instagram_images,
     normalise_text,
     parse_graph_time,
     public_base_url_problem,
@@ -86,9 +86,10 @@ class InstagramChannel(Channel):
     # --- render ---------------------------------------------------------------------------
 
     def render(self, ctx: RenderContext, renderer: Any) -> Payload:
-        """Caption from ``posts/instagram.txt.j2`` within Instagram's limits; the JPEG images."""
+        """Caption from ``posts/instagram.txt.j2`` within Instagram's limits; the images'
+        Instagram variants (or a generated card when the item has none)."""
         caption = render_caption(self.kind, ctx, renderer, INSTAGRAM_LIMITS)
-        images = channel_images(ctx, self.kind)[: self.max_images]
+        images = instagram_images(ctx, self.settings)[: self.max_images]
         return self.base_payload(ctx, title=ctx.item.title, text=caption, images=images)
 
     # --- publish and resume ---------------------------------------------------------------

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..fetch import fetch
+from ..images import ImageError, make_variant
+from ..media_variants import card_media, variant_url
 from ..netguard import OutboundError
-from .base import MediaView, RenderContext
+from .base import MediaView, PermanentError, RenderContext
 
 #: Instagram's size cap for an image.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 _LOCAL_SUFFIXES = (".local", ".localhost", ".lan", ".internal", ".home", ".intranet", ".corp")
 
 
-def channel_images(ctx: RenderContext, kind: str) -> list[MediaView]:
-    """The item's images as ``kind`` should send them."""
-    return list(ctx.media)
+def instagram_images(ctx: RenderContext, settings: Any) -> list[MediaView]:
+    """The item's images at their Instagram-variant URLs, or a generated card when it has none
+    (Instagram posts need an image)."""
+    if not ctx.media:
+        return [card_media(ctx, settings)]
+    return [
+        replace(m, public_url=variant_url(m.public_url, "instagram"), mime_type="image/jpeg",
+                width=None, height=None)
+        for m in ctx.media
+    ]
+
+
+def facebook_upload(image: MediaView) -> tuple[str, bytes] | None:
+    """``(file name, JPEG bytes)`` of the Facebook variant of a stored image, or None when the
+    file is not on this machine (then Meta fetches the variant URL)."""
+    if not image.path or not os.path.isfile(image.path):
+        return None
+    with open(image.path, "rb") as fh:
+        data = fh.read()
+    try:
+        variant = make_variant(data, "facebook", alt_text=image.alt_text)
+    except ImageError as exc:
+        raise PermanentError(f"Gambar #{image.id} tidak dapat dipakai: {exc.message}") from None
+    return f"media-{image.id}.jpg", variant.data
 
 
 def normalise_text(text: str) -> str:

@@ -1,0 +1,288 @@
+"""Facebook and Instagram through the real queue, against the Graph test server, with the app
+serving the images Meta downloads (``/m/<token>/instagram.jpg``) on a loopback port.
+
+* token expiry → publications held, channel needs_reauth → reconnect → each published once;
+* a worker SIGKILLed after the Graph call returned but before the receipt was stored →
+  reconciled by the next worker, no duplicate.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from publisher import audit
+from publisher import graph as graph_module
+from publisher.config import Settings
+from publisher.models import (
+    AuditEvent,
+    Channel,
+    ChannelStatus,
+    Item,
+    Publication,
+    PublicationStatus,
+    Role,
+)
+from publisher.queue.sweep import expire_leases
+from publisher.runtime import Runtime
+from publisher.services import channels as channel_service
+from publisher.services import items as item_service
+from publisher.services.media import store_image
+from publisher.timeutil import utcnow
+
+from .conftest import make_settings
+from .factories import Factory, Person
+from .graph_server import GraphServer
+from .meta_fixtures import IG_ID, PAGE_ID, jpeg_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class World:
+    runtime: Runtime
+    make: Factory
+    graph: GraphServer
+    editor: Person
+    approver: Person
+    opd: object
+    facebook: Channel
+    instagram: Channel
+    page_token: str
+    settings: Settings
+
+
+@pytest.fixture()
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    from publisher.app import create_app
+
+    graph_module.throttle.reset()
+    graph = GraphServer()
+    page_token = graph.state.add_page(PAGE_ID, "Dinas Kesehatan", ig=(IG_ID, "dinkes_contoh"))
+    settings = make_settings(tmp_path, database_url, graph_url=graph.url, lease_seconds=30)
+    runtime = Runtime(settings)
+    app = create_app(runtime=runtime, test_config={"TESTING": True})
+    web = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=web.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    settings.public_base_url = f"http://127.0.0.1:{web.server_port}"  # Meta fetches from here
+    make = Factory(runtime)
+    opd = make.opd("Dinas Kesehatan")
+    secrets = {"page_token": page_token}
+    fb = make.channel(opd, "facebook", "Facebook Dinkes", config={"page_id": PAGE_ID},
+                      secrets=secrets)
+    ig = make.channel(opd, "instagram", "Instagram Dinkes",
+                      config={"ig_user_id": IG_ID, "poll_seconds": 0.05}, secrets=secrets)
+    try:
+        yield World(runtime, make, graph, make.person(Role.EDITOR, opd),
+                    make.person(Role.APPROVER, opd), opd, fb, ig, page_token, settings)
+    finally:
+        web.shutdown()
+        graph.close()
+        runtime.db.dispose()
+        graph_module.throttle.reset()
+
+
+def approved_item(w: World, title: str, *, image: bool) -> int:
+    """An item for both channels, with an uploaded photo when ``image``; approved, due now."""
+    item = w.make.item(w.editor, w.opd, [w.facebook.id, w.instagram.id], title=title,
+                       body_html=f"<p>{title}: informasi untuk warga.</p>")
+    if image:
+        with w.runtime.db.write() as s:
+            row = s.get_one(Item, item.id)
+            store_image(s, w.editor.principal, w.settings, row, jpeg_bytes(1600, 900),
+                        alt_text=f"Foto {title}", filename="foto.jpg")
+    with w.runtime.db.write() as s:
+        item_service.submit_item(s, w.editor.principal, w.settings, item.id)
+    with w.runtime.db.write() as s:
+        item_service.approve_item(s, w.approver.principal, w.settings, item.id)
+    return item.id
+
+
+def publications(w: World) -> list[Publication]:
+    with w.runtime.db.read() as s:
+        rows = list(s.scalars(select(Publication).order_by(Publication.id)))
+        s.expunge_all()
+        return rows
+
+
+def drain_until(w: World, done, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    dispatcher = w.make.dispatcher()
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            dispatcher.drain()
+            if done(publications(w)):
+                return
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop(grace_seconds=5)
+    raise AssertionError([(p.id, p.status, p.last_error) for p in publications(w)])
+
+
+def all_published(pubs: list[Publication]) -> bool:
+    return all(p.status == PublicationStatus.PUBLISHED for p in pubs)
+
+
+def test_instagram_variant_is_served_for_meta(world: World) -> None:
+    approved_item(world, "Jadwal Imunisasi", image=True)
+    with world.runtime.db.read() as s:
+        from publisher.models import Media
+
+        token = s.scalars(select(Media.public_token)).one()
+    base = world.settings.public_base_url
+    answer = requests.get(f"{base}/m/{token}/instagram.jpg", timeout=5)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(answer.content)) as im:
+        assert im.format == "JPEG"
+        assert 0.8 <= im.width / im.height <= 1.91 and 320 <= im.width <= 1440
+    assert requests.get(f"{base}/m/{token}/bogus.jpg", timeout=5).status_code == 404
+    assert requests.get(f"{base}/m/c/{'0' * 32}.jpg", timeout=5).status_code == 404
+
+
+def test_expired_token_holds_then_reconnect_publishes_each_once(world: World) -> None:
+    w = world
+    ids = [approved_item(w, f"Pengumuman {n}", image=n == 0) for n in range(3)]
+    w.graph.state.invalidate(w.page_token, 463)  # the token expires before the first send
+
+    drain_until(w, lambda pubs: all(p.status == PublicationStatus.HELD for p in pubs))
+    with w.runtime.db.read() as s:
+        statuses = {c.kind: (c.status, c.status_detail) for c in s.scalars(select(Channel))}
+    assert statuses["facebook"][0] == ChannelStatus.NEEDS_REAUTH
+    assert statuses["instagram"][0] == ChannelStatus.NEEDS_REAUTH
+    assert "kedaluwarsa" in statuses["facebook"][1]
+    assert w.graph.state.posts == {} and w.graph.state.media == {}
+
+    # Reconnect: a new Page token (as discover_pages would give) on both channels.
+    new_token = w.graph.state.add_page(PAGE_ID, "Dinas Kesehatan", ig=(IG_ID, "dinkes_contoh"))
+    admin = w.make.admin()
+    for channel in (w.facebook, w.instagram):
+        with w.runtime.db.write() as s:
+            channel_service.update_channel(s, admin.principal, w.runtime, channel.id,
+                                           secrets={"page_token": new_token})
+
+    drain_until(w, all_published)
+    pubs = publications(w)
+    assert len(pubs) == 6 and {p.item_id for p in pubs} == set(ids)
+    posts = w.graph.state.page_posts(PAGE_ID)
+    media = w.graph.state.ig_media(IG_ID)
+    assert len(posts) == 3 and len(media) == 3  # each once
+    fb_ids = {p.remote_id for p in pubs if p.channel_id == w.facebook.id}
+    ig_ids = {p.remote_id for p in pubs if p.channel_id == w.instagram.id}
+    assert fb_ids == {p["id"] for p in posts}
+    assert ig_ids == {m["id"] for m in media}
+    # Two items had no photo: Instagram got generated cards, fetched from our server.
+    assert sum(1 for c in w.graph.state.containers.values()
+               if "/m/c/" in c.get("image_url", "")) == 2
+    assert w.graph.state.tokens_in_url == 0
+    with w.runtime.db.read() as s:
+        assert audit.verify(s).ok
+        trail = " ".join(
+            json.dumps([e.action, e.error, e.detail], default=str)
+            for e in s.scalars(select(AuditEvent))
+        )
+    assert w.page_token not in trail and new_token not in trail
+    assert "publication.held" in trail
+
+
+CHILD = textwrap.dedent("""
+    import json, os, signal, sys, time
+    from publisher.config import Settings
+    from publisher.runtime import Runtime
+    from publisher.queue import dispatcher as dispatcher_module
+
+    settings = Settings(**json.loads(sys.argv[1]))
+    settings.finish()
+    runtime = Runtime(settings)
+    real_record = dispatcher_module.record
+
+    def record(db, worker_id, outcomes, now):
+        # The crash point: the Graph call returned a receipt, nothing is stored yet.
+        if any(o.receipt is not None for o in outcomes):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_record(db, worker_id, outcomes, now)
+
+    dispatcher_module.record = record
+    dispatcher = dispatcher_module.Dispatcher(runtime, "doomed-worker")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        dispatcher.drain()
+        time.sleep(0.05)
+    sys.exit(3)  # never reached a receipt
+""")
+
+
+def run_doomed_worker(w: World, tmp_path: Path) -> None:
+    s = w.settings
+    config = {
+        "instance_path": str(s.instance_path), "database_url": s.database_url,
+        "secret_key": s.secret_key, "public_base_url": s.public_base_url,
+        "allow_loopback": True, "graph_url": s.graph_url, "graph_version": s.graph_version,
+        "http_timeout": s.http_timeout, "lease_seconds": s.lease_seconds,
+    }
+    log = tmp_path / "doomed-worker.log"
+    with log.open("w") as out:
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, json.dumps(config)], cwd=ROOT, stdout=out,
+            stderr=subprocess.STDOUT, timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    assert child.returncode == -signal.SIGKILL, log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["facebook", "instagram"])
+def test_worker_killed_after_graph_call_is_reconciled(world: World, tmp_path: Path,
+                                                      kind: str) -> None:
+    w = world
+    target = w.facebook if kind == "facebook" else w.instagram
+    item = w.make.item(w.editor, w.opd, [target.id], title="Rapat Koordinasi Stunting",
+                       body_html="<p>Rapat koordinasi percepatan penurunan stunting.</p>")
+    with w.runtime.db.write() as s:
+        item_service.submit_item(s, w.editor.principal, w.settings, item.id)
+    with w.runtime.db.write() as s:
+        item_service.approve_item(s, w.approver.principal, w.settings, item.id)
+
+    run_doomed_worker(w, tmp_path)
+
+    made = w.graph.state.page_posts(PAGE_ID) if kind == "facebook" else \
+        w.graph.state.ig_media(IG_ID)
+    assert len(made) == 1  # the platform has the post...
+    [pub] = publications(w)
+    assert pub.status == PublicationStatus.SENDING and pub.remote_id is None  # ...we do not
+
+    # The lease runs out; another worker reconciles instead of posting again.
+    with w.runtime.db.write() as s:
+        s.get_one(Publication, pub.id).lease_until = utcnow() - timedelta(seconds=1)
+    swept = expire_leases(w.runtime.db, "sweeper", utcnow())
+    assert swept == [pub.id]
+    drain_until(w, all_published)
+    [pub] = publications(w)
+    made = w.graph.state.page_posts(PAGE_ID) if kind == "facebook" else \
+        w.graph.state.ig_media(IG_ID)
+    assert len(made) == 1
+    assert pub.remote_id == made[0]["id"]
+    with w.runtime.db.read() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+        assert audit.verify(s).ok
+    assert "publication.lease_expired" in actions
+    if kind == "facebook":
+        assert actions[-1] == "publication.reconciled"
