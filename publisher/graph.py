@@ -343,6 +343,18 @@ def classify(
         f"graph code={info.code} subcode={info.subcode} type={info.type} http={status} "
         f"fbtrace_id={info.fbtrace_id}: {info.message}"
     )
+    if info.code is None:  # not Graph's envelope: a proxy, a wrong URL, a broken answer
+        if status == 429:
+            return RateLimited("Meta meminta pengiriman diperlambat; ditunda.", detail=detail)
+        if status is not None and 400 <= status < 500:
+            return PermanentError(
+                f"Jawaban HTTP {status} bukan dari Graph API. Periksa PUBLISHER_GRAPH_URL dan "
+                "PUBLISHER_GRAPH_VERSION.",
+                detail=detail,
+            )
+        return TransientError(
+            "Jawaban Meta tidak dikenali; dicoba lagi otomatis.", detail=detail, uncertain=write
+        )
     found = _lookup(info)
     if found is None:
         if info.is_transient or status is None or status >= 500:

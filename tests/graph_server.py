@@ -134,9 +134,10 @@ class Injected:
     """A failure answered for matching requests, ``times`` times.
 
     ``mode``: ``error`` (Graph error envelope), ``no_content_type`` (200 without the header),
-    ``html`` (a 502 HTML page, as from a proxy), ``drop`` (close the connection without an
-    answer), ``delay`` (sleep ``delay`` seconds, then answer normally). With ``after=True`` the
-    request is carried out first, then the failure is answered (the write went through).
+    ``html`` (an HTML page with ``status``, as from a proxy), ``drop`` (close the connection
+    without an answer), ``delay`` (sleep ``delay`` seconds, then answer normally). With
+    ``after=True`` the request is carried out first, then the failure is answered (the write
+    went through).
     """
 
     method: str | None
@@ -412,7 +413,7 @@ class _GraphHandler(BaseHTTPRequestHandler):
         elif inj.mode == "no_content_type":
             self._send(200, {"id": "0"}, content_type=None)
         elif inj.mode == "html":
-            self._send(502, b"<html><body>502 Bad Gateway</body></html>",
+            self._send(inj.status, b"<html><body>Bad Gateway</body></html>",
                        content_type="text/html")
         else:
             raise GraphFailure(inj.code, inj.message, subcode=inj.subcode, status=inj.status,

@@ -133,10 +133,24 @@ def test_answer_without_content_type_is_transient(meta: MetaEnv) -> None:
 
 
 def test_html_bad_gateway_is_transient(meta: MetaEnv) -> None:
-    meta.state.fail(f"^{PAGE_ID}$", mode="html")
+    # facebook-sdk raises "Maintype was not text, image, or querystring" for it.
+    meta.state.fail(f"^{PAGE_ID}/feed$", mode="html", status=502)
     with client(meta) as graph, pytest.raises(TransientError) as caught:
-        graph.get(PAGE_ID, fields="id")
+        graph.post(f"{PAGE_ID}/feed", message="x")
     assert "http=502" in caught.value.detail
+    assert caught.value.uncertain is True
+
+
+def test_html_not_found_points_at_the_graph_url(meta: MetaEnv) -> None:
+    meta.state.fail(f"^{PAGE_ID}$", mode="html", status=404)
+    with client(meta) as graph, pytest.raises(PermanentError, match="PUBLISHER_GRAPH_URL"):
+        graph.get(PAGE_ID, fields="id")
+
+
+def test_html_429_is_rate_limited(meta: MetaEnv) -> None:
+    meta.state.fail(f"^{PAGE_ID}$", mode="html", status=429)
+    with client(meta) as graph, pytest.raises(RateLimited):
+        graph.get(PAGE_ID, fields="id")
 
 
 def test_read_timeout_on_write_is_uncertain(meta: MetaEnv) -> None:
