@@ -1,0 +1,193 @@
+"""``/api/v1/channels``: an OPD's channels — CRUD, connection test, pause and resume.
+
+Secrets (tokens, passwords) are accepted on write and never returned: a channel shows only
+``has_secrets`` and the names of its secret fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import delete, select
+
+from ..channels.base import ChannelError, Health
+from ..models import Channel, Role, item_target
+from ..models import Publication as PublicationRow
+from ..services import channels as service
+from ..services.auditing import record
+from ..services.errors import Conflict, Forbidden
+from ..timeutil import utcnow
+from . import common
+from .common import OpdRef
+from .serialize import channel_out
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("channels", __name__, url_prefix="/api/v1/channels",
+                description="Saluran publikasi OPD (situs, webhook, Facebook, ...)")
+
+
+class ChannelWriteSchema(ma.Schema):
+    """Fields of a channel that may be changed."""
+
+    name = ma.fields.String(validate=ma.validate.Length(max=200))
+    config = ma.fields.Dict(keys=ma.fields.String(),
+                            metadata={"description": "pengaturan (bukan rahasia)"})
+    secrets = ma.fields.Dict(keys=ma.fields.String(), load_only=True,
+                             metadata={"description": "rahasia: disimpan terenkripsi, tidak "
+                                                      "pernah ditampilkan"})
+    schedule = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": 'jadwal mingguan: [{"days": [0-6, Senin=0], "times": ["08:00"]}]'})
+    min_interval_seconds = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0))
+
+
+class ChannelCreateSchema(ChannelWriteSchema):
+    """A new channel."""
+
+    opd = OpdRef(required=True, metadata={"description": "id atau slug OPD"})
+    kind = ma.fields.String(required=True, metadata={"description": "site, webhook, ..."})
+    name = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
+
+
+class ChannelListArgs(ma.Schema):
+    """Filters of the channel list."""
+
+    opd = ma.fields.String(metadata={"description": "id atau slug OPD"})
+
+
+def _out(channel: Channel) -> dict[str, Any]:
+    return channel_out(channel, common.runtime())
+
+
+@blp.route("")
+class Channels(MethodView):
+    """The channels the user may see."""
+
+    @blp.arguments(ChannelListArgs, location="query")
+    @blp.response(200)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List channels (optionally of one OPD)."""
+        sess, who = common.session(), common.principal()
+        opd_id = None
+        if args.get("opd"):
+            ref = args["opd"]
+            opd_id = common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
+        return {"items": [_out(c) for c in service.list_channels(sess, who, opd_id)]}
+
+    @blp.arguments(ChannelCreateSchema)
+    @blp.response(201)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a channel to an OPD (approvers and admins)."""
+        sess, who = common.session(), common.principal()
+        opd = common.opd_ref(sess, who, data["opd"])
+        channel = service.create_channel(
+            sess, who, common.runtime(), opd.id, data["kind"], data["name"],
+            config=data.get("config"), secrets=data.get("secrets"),
+            schedule=data.get("schedule"),
+            min_interval_seconds=data.get("min_interval_seconds", 0),
+        )
+        sess.commit()
+        return _out(channel), 201, {"Location": url_for("channels.ChannelResource",
+                                                        channel_id=channel.id)}
+
+
+@blp.route("/<int:channel_id>")
+class ChannelResource(MethodView):
+    """One channel."""
+
+    @blp.response(200)
+    def get(self, channel_id: int) -> dict[str, Any]:
+        """A channel (secrets: names only)."""
+        return _out(service.get_channel(common.session(), common.principal(), channel_id))
+
+    @blp.arguments(ChannelWriteSchema)
+    @blp.response(200)
+    def patch(self, data: dict[str, Any], channel_id: int) -> dict[str, Any]:
+        """Change a channel; new secrets reconnect it (held publications are released)."""
+        sess = common.session()
+        channel = service.update_channel(
+            sess, common.principal(), common.runtime(), channel_id,
+            name=data.get("name"), config=data.get("config"), secrets=data.get("secrets"),
+            schedule=data.get("schedule"),
+            min_interval_seconds=data.get("min_interval_seconds"),
+        )
+        sess.commit()
+        return _out(channel)
+
+    @blp.response(204)
+    def delete(self, channel_id: int) -> None:
+        """Remove a channel that never had a publication (otherwise pause it)."""
+        sess, who = common.session(), common.principal()
+        channel = service.get_channel(sess, who, channel_id)
+        if not who.has_role(channel.opd_id, Role.APPROVER):
+            raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur saluran")
+        used = sess.scalar(
+            select(PublicationRow.id).where(PublicationRow.channel_id == channel.id).limit(1)
+        )
+        if used is not None:
+            raise Conflict("saluran ini sudah punya riwayat publikasi dan tidak dapat dihapus; "
+                           "jeda saja (pause)", field="channel_id")
+        record(sess, who, "channel.deleted", channel=channel,
+               detail={"kind": channel.kind, "name": channel.name})
+        sess.execute(delete(item_target).where(item_target.c.channel_id == channel.id))
+        sess.delete(channel)
+        sess.commit()
+
+
+@blp.route("/<int:channel_id>/test", methods=["POST"])
+@blp.response(200)
+def test_channel(channel_id: int) -> dict[str, Any]:
+    """Check that the channel can publish (credentials, reachability); records its health."""
+    rt, who = common.runtime(), common.principal()
+    # Read what the check needs, close the session, then call out: never a session across
+    # a network call.
+    with rt.db.read() as sess:
+        channel = service.get_channel(sess, who, channel_id)
+        if not who.has_role(channel.opd_id, Role.EDITOR, Role.APPROVER):
+            raise Forbidden("Anda tidak berwenang menguji saluran di OPD ini")
+        impl = rt.channel(channel)
+    try:
+        health = impl.check()
+    except ChannelError as exc:
+        health = Health(ok=False, detail=exc.message)
+    except Exception as exc:  # a broken channel must not break the endpoint
+        log.warning("channel %s check failed", channel_id, exc_info=True)
+        health = Health(ok=False, detail=f"pemeriksaan gagal: {type(exc).__name__}")
+    with rt.db.write() as sess:
+        channel = service.get_channel(sess, who, channel_id)
+        channel.health_ok = health.ok
+        channel.health_detail = health.detail
+        channel.health_checked_at = utcnow()
+        if health.expires_at is not None:
+            channel.credential_expires_at = health.expires_at
+        record(sess, who, "channel.tested", channel=channel,
+               result="ok" if health.ok else "failed", error="" if health.ok else health.detail)
+        out = _out(channel)
+    return {"ok": health.ok, "detail": health.detail, "scopes": list(health.scopes),
+            "expires_at": common.iso(health.expires_at), "channel": out}
+
+
+@blp.route("/<int:channel_id>/pause", methods=["POST"])
+@blp.response(200)
+def pause(channel_id: int) -> dict[str, Any]:
+    """Stop sending to the channel; its publications are held, not dropped."""
+    sess = common.session()
+    channel = service.pause_channel(sess, common.principal(), channel_id)
+    sess.commit()
+    return _out(channel)
+
+
+@blp.route("/<int:channel_id>/resume", methods=["POST"])
+@blp.response(200)
+def resume(channel_id: int) -> dict[str, Any]:
+    """Resume a paused channel; held publications are scheduled again."""
+    sess = common.session()
+    released = service.resume_channel_by_id(sess, common.principal(), channel_id)
+    sess.commit()
+    return {**_out(service.get_channel(sess, common.principal(), channel_id)),
+            "released_publications": released}

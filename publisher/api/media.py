@@ -1,0 +1,182 @@
+"""``/api/v1/media``: image uploads (checked and normalised by :mod:`publisher.images`).
+
+The stored copy is upright, sRGB and stripped of metadata (GPS included); it lives under
+``<instance>/media/<opd id>/<public token>.<ext>`` and is served publicly only by its
+unguessable token. Media rows belong to one OPD.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+from flask import url_for
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.utils import secure_filename
+
+from ..access import Principal
+from ..images import inspect_upload, normalize_upload
+from ..models import Media, Opd, Role
+from ..services import items as item_service
+from ..services.auditing import record
+from ..services.errors import Forbidden, Invalid, NotFound
+from . import common
+from .common import OpdRef, PageArgs
+from .serialize import media_out
+
+blp = Blueprint("media", __name__, url_prefix="/api/v1/media",
+                description="Unggah gambar (dengan teks alternatif) untuk informasi publik")
+
+ALT_TEXT_MAX = 1000
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+class UploadFormSchema(ma.Schema):
+    """Form fields of an upload."""
+
+    alt_text = ma.fields.String(required=True, metadata={
+        "description": "teks alternatif: apa yang tampak di gambar (wajib, aksesibilitas)"})
+    item_id = ma.fields.Integer(metadata={"description": "lampirkan ke informasi ini"})
+    opd = OpdRef(metadata={"description": "id atau slug OPD (tanpa item_id)"})
+
+
+class UploadFileSchema(ma.Schema):
+    """The image file."""
+
+    file = Upload(required=True, metadata={"description": "JPEG, PNG, WebP, GIF atau HEIC"})
+
+
+class MediaListArgs(PageArgs):
+    """Filters of the media list."""
+
+    opd = ma.fields.String(metadata={"description": "id atau slug OPD"})
+    item = ma.fields.Integer(metadata={"description": "id informasi"})
+
+
+def _target_opd(sess: Session, who: Principal, form: dict[str, Any]) -> tuple[int, int | None]:
+    """The OPD (and item) an upload belongs to; 422 naming the field when unusable."""
+    item_id = form.get("item_id")
+    if item_id is not None:
+        try:
+            item = item_service.get_item(sess, who, item_id)
+        except NotFound as exc:
+            raise Invalid(exc.message, field="item_id") from None
+        if form.get("opd") is not None and common.opd_ref(sess, who, form["opd"]).id != item.opd_id:
+            raise Invalid("informasi ini milik OPD lain", field="opd")
+        opd_id = item.opd_id
+    elif form.get("opd") is not None:
+        opd_id = common.opd_ref(sess, who, form["opd"]).id
+    else:
+        editable = list(who.editable_opds() or [])
+        if len(set(editable)) != 1:
+            raise Invalid("sebutkan opd atau item_id tujuan gambar", field="opd")
+        opd_id = editable[0]
+    if not who.has_role(opd_id, Role.EDITOR, Role.APPROVER):
+        raise Forbidden("Anda tidak berwenang mengunggah gambar di OPD ini")
+    return opd_id, item_id
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UploadFormSchema, location="form")
+@blp.arguments(UploadFileSchema, location="files")
+@blp.response(201)
+def upload(form: dict[str, Any], files: dict[str, Any]) -> Any:
+    """Upload an image with its alt text, optionally attached to an item."""
+    rt, who = common.runtime(), common.principal()
+    settings = rt.settings
+    alt_text = form["alt_text"].strip()
+    if not alt_text:
+        raise Invalid("teks alternatif wajib diisi: jelaskan isi gambar", field="alt_text")
+    if len(alt_text) > ALT_TEXT_MAX:
+        raise Invalid(f"teks alternatif paling banyak {ALT_TEXT_MAX} karakter", field="alt_text")
+    with rt.db.read() as sess:
+        opd_id, item_id = _target_opd(sess, who, form)
+    storage = files["file"]
+    data = storage.read(settings.max_upload_bytes + 1)
+    # The pipeline's ImageError (413/415/422) becomes a problem naming the file.
+    inspect_upload(data, max_bytes=settings.max_upload_bytes)
+    stored = normalize_upload(data, alt_text=alt_text, max_bytes=settings.max_upload_bytes)
+    token = secrets.token_urlsafe(32)
+    storage_key = f"{opd_id}/{token}.{_EXTENSIONS.get(stored.mime_type, 'bin')}"
+    path = settings.instance_path / "media" / storage_key
+    _write_atomically(path, stored.data)
+    try:
+        sess = common.session()
+        item = item_service.get_item(sess, who, item_id) if item_id is not None else None
+        media = Media(
+            opd_id=opd_id, item_id=item_id, position=len(item.media) if item else 0,
+            sha256=hashlib.sha256(stored.data).hexdigest(), storage_key=storage_key,
+            mime_type=stored.mime_type, width=stored.width, height=stored.height,
+            size_bytes=stored.size_bytes, alt_text=alt_text,
+            original_filename=secure_filename(storage.filename or "")[:300],
+            public_token=token, created_by_id=who.user_id,
+        )
+        sess.add(media)
+        sess.flush()
+        record(sess, who, "media.uploaded", item=item, opd=sess.get(Opd, opd_id),
+               detail={"media_id": media.id, "sha256": media.sha256,
+                       "mime_type": media.mime_type, "size_bytes": media.size_bytes})
+        if item is not None:
+            sess.refresh(item, ["media"])
+            # The images are part of the item's content: a new version (and re-approval of
+            # a submitted draft) follows, as for any other change.
+            item_service.update_item(sess, who, settings, item.id, {})
+        sess.commit()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    out = media_out(media, settings.public_base_url, _zone(sess, opd_id))
+    return out, 201, {"Location": url_for("media.get_media", media_id=media.id)}
+
+
+def _zone(sess: Session, opd_id: int) -> str:
+    return sess.scalar(select(Opd.timezone).where(Opd.id == opd_id)) or "Asia/Jakarta"
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(MediaListArgs, location="query")
+@blp.response(200)
+def list_media(args: dict[str, Any]) -> dict[str, Any]:
+    """Images of the OPDs the user may see (filters: opd, item)."""
+    sess, who = common.session(), common.principal()
+    query = select(Media).where(who.scope(Media.opd_id))
+    if args.get("opd"):
+        ref = args["opd"]
+        query = query.where(
+            Media.opd_id == common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
+        )
+    if args.get("item") is not None:
+        query = query.where(Media.item_id == args["item"])
+    rows, page = common.paged(sess, query.order_by(Media.id.desc()), args)
+    zones = dict(sess.execute(select(Opd.id, Opd.timezone)).all())
+    base = common.runtime().settings.public_base_url
+    return {"items": [media_out(m, base, zones[m.opd_id]) for m in rows], **page}
+
+
+@blp.route("/<int:media_id>", methods=["GET"])
+@blp.response(200)
+def get_media(media_id: int) -> dict[str, Any]:
+    """One image's metadata and public URL."""
+    sess, who = common.session(), common.principal()
+    media = sess.get(Media, media_id)
+    if media is None or not who.can_read(media.opd_id):
+        raise NotFound(f"gambar #{media_id} tidak ditemukan", field="media_id")
+    return media_out(media, common.runtime().settings.public_base_url, _zone(sess, media.opd_id))
+
