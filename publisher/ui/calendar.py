@@ -1,0 +1,98 @@
+"""Kalender: week and month views of scheduled and published posts per channel."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import render_template, request
+from sqlalchemy import func, select
+
+from ..models import Channel, Item, Publication, PublicationStatus
+from ..timeutil import to_local, utcnow
+from .common import arg_int, blueprint, principal, session_, visible_opds
+
+bp = blueprint("ui_calendar", __name__)
+
+#: Posts listed per day cell; the rest are counted with a link to the queue.
+PER_DAY = 6
+SHOWN = [s for s in PublicationStatus if s not in (PublicationStatus.CANCELLED,)]
+
+
+def _start(view: str, anchor: date) -> tuple[date, date]:
+    if view == "month":
+        first = anchor.replace(day=1)
+        start = first - timedelta(days=first.weekday())
+        next_month = (first + timedelta(days=32)).replace(day=1)
+        end = next_month + timedelta(days=(7 - next_month.weekday()) % 7)
+        return start, end
+    start = anchor - timedelta(days=anchor.weekday())
+    return start, start + timedelta(days=7)
+
+
+@bp.get("/kalender")
+def index() -> str:
+    """``?view=week|month&date=YYYY-MM-DD&opd=&channel=``."""
+    s, p = session_(), principal()
+    opds = visible_opds(s, p)
+    by_id = {o.id: o for o in opds}
+    opd_id = arg_int("opd")
+    opd_id = opd_id if opd_id in by_id else (opds[0].id if len(opds) == 1 else None)
+    tz = by_id[opd_id].timezone if opd_id else (opds[0].timezone if opds else "Asia/Jakarta")
+    zone = ZoneInfo(tz)
+    view = "month" if request.args.get("view") == "month" else "week"
+    try:
+        anchor = date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        anchor = to_local(utcnow(), tz).date()
+    start, end = _start(view, anchor)
+    lo = datetime.combine(start, time(), zone)
+    hi = datetime.combine(end, time(), zone)
+    channel_id = arg_int("channel")
+    when = func.coalesce(Publication.published_at, Publication.due_at)
+    query = (
+        select(Publication.id, Publication.item_id, Publication.status, Publication.opd_id,
+               Publication.channel_id, Publication.due_at, Publication.published_at,
+               Publication.url, Item.title, Channel.name.label("channel_name"))
+        .join(Item, Item.id == Publication.item_id)
+        .join(Channel, Channel.id == Publication.channel_id)
+        .where(p.scope(Publication.opd_id), Publication.status.in_(SHOWN),
+               Publication.due_at >= lo - timedelta(days=1), Publication.due_at < hi,
+               when >= lo, when < hi)
+        .order_by(Publication.due_at)
+    )
+    if opd_id:
+        query = query.where(Publication.opd_id == opd_id)
+    if channel_id:
+        query = query.where(Publication.channel_id == channel_id)
+    days: dict[date, list[Any]] = defaultdict(list)
+    counts: dict[date, int] = defaultdict(int)
+    per_channel: dict[tuple[int, date], list[Any]] = defaultdict(list)
+    channel_names: dict[int, str] = {}
+    for row in s.execute(query):
+        local = to_local(row.published_at or row.due_at, by_id[row.opd_id].timezone
+                         if row.opd_id in by_id else tz)
+        day = local.date()
+        counts[day] += 1
+        entry = {"row": row, "time": local.strftime("%H:%M")}
+        if len(days[day]) < PER_DAY:
+            days[day].append(entry)
+        if view == "week":
+            per_channel[(row.channel_id, day)].append(entry)
+            channel_names[row.channel_id] = row.channel_name
+    all_days = [start + timedelta(days=i) for i in range((end - start).days)]
+    step = timedelta(days=28 if view == "month" else 7)
+    prev_anchor = (anchor.replace(day=1) - timedelta(days=1)) if view == "month" else anchor - step
+    next_anchor = ((anchor.replace(day=1) + timedelta(days=32)).replace(day=1)
+                   if view == "month" else anchor + step)
+    channels = list(s.scalars(select(Channel).where(p.scope(Channel.opd_id))
+                              .order_by(Channel.name)))
+    return render_template(
+        "ui/calendar.html", view=view, anchor=anchor, days=days, counts=counts,
+        all_days=all_days, weeks=[all_days[i:i + 7] for i in range(0, len(all_days), 7)],
+        per_channel=per_channel, channel_names=channel_names, opds=opds, opd_id=opd_id,
+        channel_id=channel_id, channels=channels, tz=tz, prev_anchor=prev_anchor,
+        next_anchor=next_anchor, today=to_local(utcnow(), tz).date(), per_day=PER_DAY,
+    )

@@ -1,0 +1,211 @@
+"""Saluran: add, test, reconnect, pause and resume channels; health and token expiry.
+
+Forms are generated from each channel class's ``required_config`` and ``secret_fields``, so a
+channel kind installed later appears here without changes. Secrets are write-only: they are
+never put in a page; an empty secret field keeps the stored one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from ..channels import UnknownChannelKind, kinds
+from ..channels import get as channel_class
+from ..models import Channel, Publication, PublicationStatus, Role
+from ..services import channels as channel_service
+from ..services.errors import ServiceError
+from ..timeutil import utcnow
+from .common import attempt, blueprint, editable_opds, principal, session_, visible_opds
+
+bp = blueprint("ui_channels", __name__)
+
+DAYS = (0, 1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a channel form."""
+
+    name: str
+    secret: bool
+    required: bool
+
+
+def fields_of(kind: str) -> list[Field]:
+    """The inputs of a channel kind, from its class."""
+    cls = channel_class(kind)
+    secret = set(cls.secret_fields)
+    out = [Field(n, n in secret, True) for n in cls.required_config]
+    out += [Field(n, True, False) for n in cls.secret_fields if n not in cls.required_config]
+    extra = getattr(cls, "optional_config", ())
+    out += [Field(n, n in secret, False) for n in extra if n not in {f.name for f in out}]
+    return out
+
+
+def _kinds() -> dict[str, Any]:
+    out = {}
+    for kind in kinds():
+        try:
+            out[kind] = channel_class(kind)
+        except UnknownChannelKind:
+            continue
+    return out
+
+
+def _form_config(kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    config: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    for f in fields_of(kind):
+        value = (request.form.get(f"cfg_{f.name}") or "").strip()
+        if f.secret:
+            if value:
+                secrets[f.name] = value
+        elif value or f.required:
+            config[f.name] = value
+    return config, secrets
+
+
+def _form_schedule() -> list[dict[str, Any]] | None:
+    days = [int(d) for d in request.form.getlist("slot_days") if d.isdigit()]
+    times = [t.strip() for t in (request.form.get("slot_times") or "").split(",") if t.strip()]
+    if not days and not times:
+        return []
+    return [{"days": days, "times": times}]
+
+
+def _int(name: str) -> int:
+    raw = (request.form.get(name) or "0").strip()
+    return int(raw) if raw.isdigit() else 0
+
+
+@bp.get("/saluran")
+def index() -> str:
+    """Channels of the user's OPDs with health, plus the form to add one."""
+    s, p = session_(), principal()
+    opds = visible_opds(s, p)
+    rows = channel_service.list_channels(s, p)
+    waiting = dict(s.execute(
+        select(Publication.channel_id, func.count())
+        .where(p.scope(Publication.opd_id), Publication.status == PublicationStatus.HELD)
+        .group_by(Publication.channel_id)).all())
+    manageable = [o for o in editable_opds(s, p) if p.has_role(o.id, Role.APPROVER)]
+    kind = request.args.get("kind", "")
+    classes = _kinds()
+    return render_template(
+        "ui/channels.html", rows=rows, opds={o.id: o for o in opds}, held=waiting,
+        manageable=manageable, classes=classes, kind=kind if kind in classes else "",
+        fields=fields_of(kind) if kind in classes else [], days=DAYS, now=utcnow(),
+    )
+
+
+@bp.post("/saluran")
+def create() -> Response:
+    """Add a channel of the chosen kind."""
+    s, p, runtime = session_(), principal(), g.runtime
+    kind = request.form.get("kind", "")
+    if kind not in _kinds():
+        flash(_("Jenis saluran tidak dikenal."), "error")
+        return redirect(url_for("ui_channels.index"))
+    config, secrets = _form_config(kind)
+    channel = attempt(lambda: channel_service.create_channel(
+        s, p, runtime, int(request.form.get("opd") or 0), kind, request.form.get("name", ""),
+        config=config, secrets=secrets, schedule=_form_schedule(),
+        min_interval_seconds=_int("min_interval_seconds"),
+    ), _("Saluran ditambahkan."))
+    if channel is None:
+        return redirect(url_for("ui_channels.index", kind=kind))
+    return redirect(url_for("ui_channels.show", channel_id=channel.id))
+
+
+@bp.get("/saluran/<int:channel_id>")
+def show(channel_id: int) -> str:
+    """One channel: settings (no secrets), health, reconnect form."""
+    s, p = session_(), principal()
+    try:
+        channel = channel_service.get_channel(s, p, channel_id)
+    except ServiceError:
+        abort(404)
+    held = s.scalar(select(func.count()).where(Publication.channel_id == channel.id,
+                                               Publication.status == PublicationStatus.HELD))
+    try:
+        cls: Any = channel_class(channel.kind)
+        fields = fields_of(channel.kind)
+    except UnknownChannelKind:
+        cls, fields = None, []
+    return render_template(
+        "ui/channel.html", channel=channel, cls=cls, fields=fields, held=held, days=DAYS,
+        can_manage=p.has_role(channel.opd_id, Role.APPROVER), now=utcnow(),
+        has_secrets=bool(channel.secrets_encrypted),
+    )
+
+
+@bp.post("/saluran/<int:channel_id>")
+def update(channel_id: int) -> Response:
+    """Change settings; new secrets reconnect (held publications are released)."""
+    s, p, runtime = session_(), principal(), g.runtime
+    channel = attempt(lambda: channel_service.get_channel(s, p, channel_id))
+    if channel is None:
+        return redirect(url_for("ui_channels.index"))
+    config, secrets = _form_config(channel.kind)
+    attempt(lambda: channel_service.update_channel(
+        s, p, runtime, channel_id, name=request.form.get("name"), config=config,
+        secrets=secrets or None, schedule=_form_schedule(),
+        min_interval_seconds=_int("min_interval_seconds"),
+    ), _("Kredensial baru disimpan; saluran tersambung.") if secrets else _("Saluran disimpan."))
+    return redirect(url_for("ui_channels.show", channel_id=channel_id))
+
+
+@bp.post("/saluran/<int:channel_id>/jeda")
+def pause(channel_id: int) -> Response:
+    """Pause: publications are held, not dropped."""
+    s, p = session_(), principal()
+    attempt(lambda: channel_service.pause_channel(s, p, channel_id), _("Saluran dijeda."))
+    return redirect(url_for("ui_channels.show", channel_id=channel_id))
+
+
+@bp.post("/saluran/<int:channel_id>/lanjutkan")
+def resume(channel_id: int) -> Response:
+    """Resume a paused channel; held publications go out."""
+    s, p = session_(), principal()
+    released = attempt(lambda: channel_service.resume_channel_by_id(s, p, channel_id))
+    if released is not None:
+        flash(_("Saluran aktif kembali; %(n)d publikasi dilepas.", n=released), "success")
+    return redirect(url_for("ui_channels.show", channel_id=channel_id))
+
+
+@bp.post("/saluran/<int:channel_id>/uji")
+def test(channel_id: int) -> Response:
+    """Run the channel's check (outside any database session) and store the result."""
+    runtime, p = g.runtime, principal()
+    session_().rollback()  # end the request's transaction: no session across the network call
+    with runtime.db.read() as s:
+        try:
+            row = channel_service.get_channel(s, p, channel_id)
+        except ServiceError:
+            abort(404)
+        if not p.has_role(row.opd_id, Role.APPROVER):
+            abort(403)
+        impl = runtime.channel(row)  # copies what it needs out of the session
+    try:
+        health = impl.check()
+        ok, detail, expires = health.ok, health.detail, health.expires_at
+    except Exception as exc:
+        ok, detail, expires = False, getattr(exc, "message", None) or str(exc)[:500], None
+    with runtime.db.write() as s:
+        row = s.get_one(Channel, channel_id)
+        row.health_ok, row.health_detail, row.health_checked_at = ok, detail[:2000], utcnow()
+        if expires is not None:
+            row.credential_expires_at = expires
+        from ..services.auditing import record
+
+        record(s, p, "channel.checked", channel=row, result="ok" if ok else "failed",
+               error="" if ok else detail[:500])
+    flash(_("Uji saluran berhasil: %(d)s", d=detail) if ok
+          else _("Uji saluran gagal: %(d)s", d=detail), "success" if ok else "error")
+    return redirect(url_for("ui_channels.show", channel_id=channel_id))

@@ -1,0 +1,198 @@
+"""Shared pieces of the admin UI: the signed-in principal, service calls with flash
+messages, pagination, local times and template helpers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from ..access import Principal
+from ..app import db_session, get_runtime
+from ..config import ZONE_LABELS
+from ..models import Category, Opd, PublicationStatus, Role
+from ..services.errors import ServiceError
+from ..timeutil import format_local, to_local, zone_label
+
+T = TypeVar("T")
+PAGE_SIZE = 50
+
+STATUS_LABELS: dict[str, Any] = {
+    PublicationStatus.SCHEDULED: _l("terjadwal"),
+    PublicationStatus.SENDING: _l("sedang dikirim"),
+    PublicationStatus.PROCESSING: _l("diproses platform"),
+    PublicationStatus.PUBLISHED: _l("terbit"),
+    PublicationStatus.RETRYING: _l("menunggu coba ulang"),
+    PublicationStatus.FAILED: _l("gagal"),
+    PublicationStatus.HELD: _l("ditahan"),
+    PublicationStatus.CANCELLED: _l("dibatalkan"),
+    PublicationStatus.BLOCKED: _l("diblokir"),
+    "draft": _l("draf"),
+    "submitted": _l("menunggu persetujuan"),
+    "approved": _l("disetujui"),
+    "returned": _l("dikembalikan"),
+    "active": _l("aktif"),
+    "paused": _l("dijeda"),
+    "needs_reauth": _l("perlu disambungkan ulang"),
+}
+CATEGORY_LABELS: dict[str, Any] = {
+    Category.BERKALA: _l("Informasi Berkala"),
+    Category.SERTA_MERTA: _l("Informasi Serta Merta"),
+    Category.SETIAP_SAAT: _l("Informasi Setiap Saat"),
+    Category.DIKECUALIKAN: _l("Informasi Dikecualikan"),
+}
+ROLE_LABELS: dict[str, Any] = {
+    Role.ADMIN: _l("Admin (PPID Utama)"),
+    Role.EDITOR: _l("Operator (penyusun)"),
+    Role.APPROVER: _l("PPID Pelaksana (penyetuju)"),
+    Role.AUDITOR: _l("Auditor (hanya baca)"),
+}
+
+
+def principal() -> Principal:
+    """The signed-in user's Principal (the views are all behind login)."""
+    p: Principal | None = getattr(current_user, "principal", None)
+    if p is None:
+        abort(401)
+    return p
+
+
+def session_() -> Session:
+    """The request's database session."""
+    return db_session()
+
+
+def attempt(action: Callable[[], T], success: str | None = None) -> T | None:
+    """Run a service call and commit; a ServiceError becomes a flash message (None)."""
+    s = db_session()
+    try:
+        result = action()
+        s.commit()
+    except ServiceError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        return None
+    if success:
+        flash(success, "success")
+    return result
+
+
+def back(default: str = "ui_dashboard.index", **values: Any) -> Response:
+    """Redirect to a safe ``next`` (a path on this site) or to ``default``."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return redirect(target)
+    return redirect(url_for(default, **values))
+
+
+def visible_opds(s: Session, p: Principal) -> list[Opd]:
+    """OPDs the user may read, by name."""
+    return list(s.scalars(select(Opd).where(p.scope(Opd.id)).order_by(Opd.name)))
+
+
+def editable_opds(s: Session, p: Principal) -> list[Opd]:
+    """OPDs the user may draft in."""
+    return [o for o in visible_opds(s, p) if p.has_role(o.id, Role.EDITOR, Role.APPROVER)]
+
+
+def arg_int(name: str) -> int | None:
+    """An integer query argument, None when absent or malformed."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+@dataclass
+class Page:
+    """One page of rows plus what the pager needs."""
+
+    rows: list[Any]
+    page: int
+    pages: int
+    total: int
+
+    def url(self, page: int) -> str:
+        """This page's URL with another page number (other arguments kept)."""
+        args = {k: v for k, v in request.args.items() if k != "page" and v}
+        args["page"] = str(page)
+        return f"{request.path}?{urlencode(args)}"
+
+
+def paginate(s: Session, query: Select[Any], *, scalars: bool = True,
+             size: int = PAGE_SIZE) -> Page:
+    """OFFSET pagination with a total count (queries are indexed and scoped)."""
+    page = max(1, arg_int("page") or 1)
+    total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / size))
+    page = min(page, pages)
+    limited = query.limit(size).offset((page - 1) * size)
+    rows = list(s.scalars(limited)) if scalars else list(s.execute(limited))
+    return Page(rows, page, pages, total)
+
+
+def local(moment: datetime | None, tz_name: str, fmt: str = "%d-%m-%Y %H:%M") -> str:
+    """``27-11-2026 16:00 WIB``."""
+    return format_local(moment, tz_name, fmt)
+
+
+def local_input(moment: datetime | None, tz_name: str) -> str:
+    """A value for ``<input type=datetime-local>`` in the OPD's zone."""
+    return to_local(moment, tz_name).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def status_label(status: str) -> str:
+    """A status in words (translated)."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+def init_app(app: Flask) -> None:
+    """Template filters and globals shared by every page."""
+    app.add_template_filter(local, "local")
+    app.add_template_filter(local_input, "local_input")
+    app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(zone_label, "zone_label")
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        if not request.path.startswith("/admin"):
+            return {}
+        return {
+            "category_label": lambda c: str(CATEGORY_LABELS.get(c, c)),
+            "role_label": lambda r: str(ROLE_LABELS.get(r, r)),
+            "zone_labels": ZONE_LABELS,
+            "me": getattr(current_user, "principal", None),
+            "current_endpoint": request.endpoint or "",
+            "get_locale": get_locale,
+        }
+
+    @app.before_request
+    def _runtime() -> None:
+        g.runtime = get_runtime()
+
+
+def require_login() -> Any:
+    """``before_request`` of every signed-in area."""
+    if not current_user.is_authenticated:
+        from .auth import login_manager
+
+        return login_manager.unauthorized()
+    return None
+
+
+def blueprint(name: str, import_name: str) -> Any:
+    """A blueprint whose every view needs a signed-in user."""
+    from flask import Blueprint
+
+    bp = Blueprint(name, import_name)
+    bp.before_request(require_login)
+    return bp

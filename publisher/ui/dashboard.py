@@ -1,0 +1,115 @@
+"""Beranda: what is coming, what failed, which channels need attention, the Monev chart."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from flask import render_template
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager, lazyload
+
+from ..models import (
+    Category,
+    Channel,
+    ChannelStatus,
+    Item,
+    ItemStatus,
+    Publication,
+    PublicationStatus,
+)
+from ..timeutil import to_local, utcnow
+from .chart import weekly_chart
+from .common import arg_int, blueprint, principal, session_, visible_opds
+
+bp = blueprint("ui_dashboard", __name__)
+
+#: Monev target: items of public information published per OPD per week.
+WEEKLY_TARGET = 4
+CHART_WEEKS = 8
+STALE_AFTER = timedelta(days=183)
+EXPIRY_WARNING = timedelta(days=14)
+
+
+def _pubs(p: Any) -> Any:
+    return (
+        select(Publication)
+        .join(Publication.item)
+        .join(Publication.channel)
+        .options(contains_eager(Publication.item).options(lazyload(Item.targets),
+                                                          lazyload(Item.media)),
+                 contains_eager(Publication.channel))
+        .where(p.scope(Publication.opd_id))
+    )
+
+
+@bp.get("/")
+def index() -> str:
+    """The dashboard of the user's OPDs (or one of them: ``?opd=``)."""
+    s, p = session_(), principal()
+    opds = visible_opds(s, p)
+    by_id = {o.id: o for o in opds}
+    chosen = arg_int("opd")
+    chosen = chosen if chosen in by_id else (opds[0].id if len(opds) == 1 else None)
+    now = utcnow()
+
+    def scoped(q: Any, column: Any) -> Any:
+        return q.where(column == chosen) if chosen else q
+
+    upcoming = list(s.scalars(scoped(_pubs(p), Publication.opd_id).where(
+        Publication.status.in_([PublicationStatus.SCHEDULED, PublicationStatus.RETRYING]),
+    ).order_by(Publication.due_at).limit(10)))
+    failed_q = scoped(_pubs(p), Publication.opd_id).where(
+        Publication.status.in_([PublicationStatus.FAILED, PublicationStatus.HELD])
+    )
+    failures = list(s.scalars(failed_q.order_by(Publication.updated_at.desc()).limit(10)))
+    failure_count = s.scalar(
+        scoped(select(func.count()).select_from(Publication).where(
+            p.scope(Publication.opd_id),
+            Publication.status.in_([PublicationStatus.FAILED, PublicationStatus.HELD])),
+            Publication.opd_id)
+    ) or 0
+    channels = list(s.scalars(scoped(select(Channel).where(
+        p.scope(Channel.opd_id),
+        or_(Channel.status != ChannelStatus.ACTIVE, Channel.health_ok.is_(False),
+            Channel.credential_expires_at < now + EXPIRY_WARNING),
+    ), Channel.opd_id).order_by(Channel.name)))
+    stale_q = scoped(select(Item).where(
+        p.scope(Item.opd_id), Item.category == Category.BERKALA,
+        Item.status == ItemStatus.APPROVED, Item.updated_at < now - STALE_AFTER,
+    ), Item.opd_id)
+    stale = list(s.scalars(stale_q.order_by(Item.updated_at).limit(10)))
+    stale_count = s.scalar(select(func.count()).select_from(stale_q.subquery())) or 0
+
+    tz = by_id[chosen].timezone if chosen else (opds[0].timezone if opds else "Asia/Jakarta")
+    today = to_local(now, tz).date()
+    week_start = today - timedelta(days=today.weekday())
+    first = week_start - timedelta(weeks=CHART_WEEKS - 1)
+    since = now - timedelta(weeks=CHART_WEEKS, days=1)
+    rows = s.execute(scoped(
+        select(Publication.item_id, func.min(Publication.published_at))
+        .where(p.scope(Publication.opd_id), Publication.status == PublicationStatus.PUBLISHED,
+               Publication.published_at >= since)
+        .group_by(Publication.item_id), Publication.opd_id))
+    per_week: Counter[Any] = Counter()
+    for _item_id, published_at in rows:
+        day = to_local(published_at, tz).date()
+        monday = day - timedelta(days=day.weekday())
+        if monday >= first:
+            per_week[monday] += 1
+    weeks = [(first + timedelta(weeks=i)) for i in range(CHART_WEEKS)]
+    target = WEEKLY_TARGET * (1 if chosen else max(1, len(opds)))
+    chart = weekly_chart(
+        [(w.strftime("%d/%m"), per_week[w]) for w in weeks], target,
+        _("Informasi terbit per minggu"), _("target Monev %(n)d/minggu", n=target),
+    )
+    return render_template(
+        "ui/dashboard.html", opds=opds, by_id=by_id, chosen=chosen, upcoming=upcoming,
+        failures=failures, failure_count=failure_count, channels=channels, stale=stale,
+        stale_count=stale_count, chart=Markup(chart), now=now, target=target,  # noqa: S704
+        this_week=per_week[week_start], expiry_warning=now + EXPIRY_WARNING,
+    )
+
