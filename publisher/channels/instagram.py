@@ -49,7 +49,7 @@ __all__ = ["InstagramChannel", "public_base_url_problem"]
 CLOCK_SLACK = timedelta(minutes=10)
 #: New containers after ERROR / EXPIRED / a stuck IN_PROGRESS, before giving up.
 MAX_CONTAINER_ATTEMPTS = 3
-#: Status checks of one set of containers before it counts as stuck (about 15 minutes).
+#: Status checks of one set of containers before it counts as stuck (about 17 minutes).
 MAX_POLLS = 20
 #: Wait between checks: Meta suggests about once a minute; images are usually ready at once.
 POLL_SCHEDULE = (5.0, 10.0, 20.0, 30.0, 60.0)
