@@ -349,6 +349,19 @@ def test_aspect_ratio_brought_within_instagram_range(size: tuple[int, int], fit:
         assert variant.width == (1440 if fit == "pad" else 1080)
 
 
+def test_edge_padding_continues_each_edge() -> None:
+    im = Image.new("RGB", (4000, 1000), (0, 120, 0))
+    ImageDraw.Draw(im).rectangle((0, 500, 4000, 1000), fill=(240, 100, 240))
+    out = opened(make_variant(encoded(im, "PNG"), "instagram", alt_text=ALT))
+    assert px(out, (700, 3)) == pytest.approx((0, 120, 0), abs=4)
+    assert px(out, (700, out.height - 3)) == pytest.approx((240, 100, 240), abs=4)
+    tall = Image.new("RGB", (1000, 3000), (0, 0, 200))
+    ImageDraw.Draw(tall).rectangle((500, 0, 1000, 3000), fill=(200, 200, 0))
+    out = opened(make_variant(encoded(tall, "PNG"), "instagram", alt_text=ALT))
+    assert px(out, (2, 900)) == pytest.approx((0, 0, 200), abs=4)
+    assert px(out, (out.width - 3, 900)) == pytest.approx((200, 200, 0), abs=4)
+
+
 def test_padding_uses_the_opd_colour_or_the_edges() -> None:
     data = encoded(Image.new("RGB", (4000, 1000), (10, 160, 20)), "PNG")
     edges = opened(make_variant(data, "instagram", alt_text=ALT))

@@ -92,17 +92,16 @@ def flatten(im: Image.Image, colour: RGB = WHITE) -> Image.Image:
     return canvas
 
 
-def edge_colour(im: Image.Image, sides: str) -> RGB:
-    """The mean colour of two opposite edges (``"tb"`` top+bottom, ``"lr"`` left+right), used to
-    pad an image so the padding continues its background."""
+def edge_colours(im: Image.Image, sides: str) -> tuple[RGB, RGB]:
+    """The mean colours of two opposite edges — ``"tb"``: (top, bottom), ``"lr"``: (left,
+    right) — so padding added on each side continues the picture's own background there."""
     width, height = im.size
     rgb = im.convert("RGB") if im.mode != "RGB" else im
     if sides == "tb":
         t = max(1, height // 50)
-        boxes = [(0, 0, width, t), (0, height - t, width, height)]
+        boxes = ((0, 0, width, t), (0, height - t, width, height))
     else:
         t = max(1, width // 50)
-        boxes = [(0, 0, t, height), (width - t, 0, width, height)]
-    means = [rgb.resize((1, 1), Image.Resampling.BOX, box=box).tobytes() for box in boxes]
-    r, g, b = (sum(m[i] for m in means) // len(means) for i in range(3))
-    return r, g, b
+        boxes = ((0, 0, t, height), (width - t, 0, width, height))
+    first, second = (rgb.resize((1, 1), Image.Resampling.BOX, box=box).tobytes() for box in boxes)
+    return (first[0], first[1], first[2]), (second[0], second[1], second[2])

@@ -115,6 +115,27 @@ def _render(im: Image.Image, limits: Limits, fit: Fit) -> tuple[Image.Image, Lay
     return colour_mod.to_srgb(content), layout
 
 
+def _pad(content: Image.Image, layout: Layout, colour: colour_mod.RGB | None) -> Image.Image:
+    """``content`` on the layout's canvas: the added bands in ``colour``, or when None each band
+    in the mean colour of the picture edge it touches."""
+    sides = layout.pad_sides or "tb"
+    first, second = (colour, colour) if colour else colour_mod.edge_colours(content, sides)
+    alpha = (255,) if content.mode == "RGBA" else ()
+    out = Image.new(content.mode, layout.canvas, (*first, *alpha))
+    if second != first:
+        x, y = layout.offset
+        w, h = content.size
+        # The band after the content (bottom or right) gets the other edge's colour.
+        band = (
+            (0, y + h, out.width, out.height)
+            if sides == "tb"
+            else (x + w, 0, out.width, out.height)
+        )
+        out.paste((*second, *alpha), band)
+    out.paste(content, layout.offset)
+    return out
+
+
 def make_variant(
     data: bytes,
     spec: str | VariantSpec,
@@ -139,13 +160,7 @@ def make_variant(
     content, layout = _render(im, spec.limits, fit)
     if spec.format == "JPEG":
         content = colour_mod.flatten(content)
-    out = content
-    if layout.canvas != layout.content:
-        fill = pad_colour or colour_mod.edge_colour(content, layout.pad_sides or "tb")
-        out = Image.new(
-            content.mode, layout.canvas, fill if content.mode == "RGB" else (*fill, 255)
-        )
-        out.paste(content, layout.offset)
+    out = content if layout.canvas == layout.content else _pad(content, layout, pad_colour)
     encoded = encode(out, spec.format, spec.quality, spec.max_bytes)
     return ImageVariant(encoded, _MIME[spec.format], out.width, out.height, alt_text.strip())
 
