@@ -68,6 +68,13 @@ def validate_timezone(name: str) -> str:
     return name
 
 
+def _timezone(name: str) -> str:
+    try:
+        return validate_timezone(name)
+    except ConfigError as exc:
+        raise ConfigError(f"PUBLISHER_TIMEZONE: {exc}") from None
+
+
 @dataclass
 class Settings:
     """Every setting of the service. Build with :meth:`from_env`; override in tests."""
@@ -114,7 +121,7 @@ class Settings:
                 k.strip() for k in (_env("OLD_SECRET_KEYS") or "").split(",") if k.strip()
             ),
             "public_base_url": (_env("PUBLIC_BASE_URL") or "").rstrip("/"),
-            "timezone": validate_timezone(_env("TIMEZONE", "Asia/Jakarta") or "Asia/Jakarta"),
+            "timezone": _timezone(_env("TIMEZONE", "Asia/Jakarta") or "Asia/Jakarta"),
             "admin_password": _env("ADMIN_PASSWORD"),
             "host": _env("HOST", "127.0.0.1"),
             "port": _int(_env("PORT"), "PORT", 5000),

@@ -1,0 +1,5 @@
+"""``python -m publisher``: the same as the ``publisher`` command."""
+
+from .cli import main
+
+main()
