@@ -79,3 +79,21 @@ def test_expiry_warning_window() -> None:
     assert "7 hari" in (expiry_warning(now + timedelta(days=7), now) or "")
     assert "1 hari" in (expiry_warning(now + timedelta(hours=5), now) or "")
     assert "sudah kedaluwarsa" in (expiry_warning(now - timedelta(seconds=1), now) or "")
+
+
+def test_when_meta_will_not_debug_the_token_it_is_probed(meta: MetaEnv) -> None:
+    # Meta may insist on an app token for /debug_token (code 100): validity and kind are then
+    # found by asking the token itself.
+    meta.state.fail("^debug_token$", code=100, times=4,
+                    message="(#100) You must provide an app access token")
+    user = discover_pages(meta.user_token, meta.settings)
+    assert user.token_type == "USER" and len(user.pages) == 1
+    assert any("Access Token Debugger" in w for w in user.warnings)
+    page = discover_pages(meta.page_token, meta.settings)
+    assert page.token_type == "PAGE" and page.pages[0].page_token == meta.page_token
+    health = meta.facebook().check()
+    assert health.ok and "tidak dapat dibaca" in health.detail
+    meta.state.fail("^debug_token$", code=100)
+    meta.state.invalidate(meta.page_token, 460)
+    health = meta.facebook().check()
+    assert not health.ok and "kata sandi" in health.detail

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..graph import GraphClient
 from ..timeutil import utcnow
-from .base import AuthError, Health
+from .base import AuthError, Health, PermanentError
 
 #: Permissions each channel needs (meta-graph.md); ``business_management`` only for Pages owned
 #: through a Business portfolio, so it is not required.
@@ -107,6 +107,9 @@ class TokenInfo:
     scopes: tuple[str, ...]
     expires_at: datetime | None
     error: str = ""
+    #: False when Meta would not debug the token (it wants an app token): scopes and expiry
+    #: are then unknown, and only validity was checked.
+    inspected: bool = True
 
 
 def _moment(value: Any) -> datetime | None:
@@ -139,6 +142,22 @@ def debug_token(graph: GraphClient, token: str) -> TokenInfo:
     )
 
 
+def inspect_token(graph: GraphClient, token: str) -> TokenInfo:
+    """:func:`debug_token`, or, when Meta refuses to debug with the token itself, its validity
+    and kind found by asking it (``/me``; ``/me/accounts`` exists only for user tokens)."""
+    try:
+        return debug_token(graph, token)
+    except PermanentError:
+        pass
+    graph.get("me", fields="id")  # AuthError when the token is not valid
+    try:
+        graph.get("me/accounts", fields="id", limit=1)
+        kind = "USER"
+    except PermanentError:
+        kind = "PAGE"
+    return TokenInfo(is_valid=True, type=kind, scopes=(), expires_at=None, inspected=False)
+
+
 def expiry_warning(expires_at: datetime | None, now: datetime | None = None) -> str | None:
     """A warning in Bahasa Indonesia from 7 days before ``expires_at``; None when not due."""
     if expires_at is None:
@@ -162,9 +181,14 @@ def token_health(graph: GraphClient, token: str, required: tuple[str, ...]) -> H
     Auth problems give ``ok=False``; a Graph outage raises TransientError (not a verdict).
     """
     try:
-        info = debug_token(graph, token)
+        info = inspect_token(graph, token)
     except AuthError as exc:
         return Health(ok=False, detail=exc.message)
+    if not info.inspected:
+        return Health(
+            ok=True,
+            detail="Token berlaku (izin dan tanggal kedaluwarsanya tidak dapat dibaca dari Meta).",
+        )
     if not info.is_valid:
         reason = f" ({info.error})" if info.error else ""
         return Health(
@@ -212,7 +236,7 @@ def discover_pages(token: str, settings: Any) -> Connection:
     """
     token = token.strip()
     with GraphClient(token, settings) as graph:
-        info = debug_token(graph, token)
+        info = inspect_token(graph, token)
         if not info.is_valid:
             raise AuthError(
                 "Token Meta tidak valid atau sudah kedaluwarsa"
@@ -228,9 +252,12 @@ def discover_pages(token: str, settings: Any) -> Connection:
             pages = tuple(_account(r, page_token=str(r.get("access_token") or "")) for r in rows)
     warnings = []
     missing = [s for s in FACEBOOK_SCOPES if s not in info.scopes]
-    if missing:
+    if not info.inspected:
+        warnings.append("Izin dan masa berlaku token tidak dapat dibaca dari Meta; periksa "
+                        "sendiri di Access Token Debugger.")
+    elif missing:
         warnings.append(f"Izin Facebook belum lengkap: {', '.join(missing)}.")
-    if any(p.ig_user_id for p in pages):
+    if info.inspected and any(p.ig_user_id for p in pages):
         missing_ig = [s for s in INSTAGRAM_SCOPES if s not in info.scopes]
         if missing_ig:
             warnings.append(f"Izin Instagram belum lengkap: {', '.join(missing_ig)}.")
