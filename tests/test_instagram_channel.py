@@ -305,3 +305,33 @@ def test_long_caption_within_limits(meta: MetaEnv) -> None:
     assert len(payload.text) <= 2200
     assert payload.link == ""
     assert "link di bio" in payload.text
+
+
+def test_carousel_container_not_ready_keeps_waiting(meta: MetaEnv) -> None:
+    meta.state.ready_after = 0
+    channel = meta.instagram()
+    payload = channel.render(meta.ctx(media=(meta.image(), meta.image())), meta.renderer)
+    first = channel.publish(payload)
+    meta.state.fail(r"/media$", method="POST", code=9007, subcode=2207027)
+    waiting = channel.resume(payload, first.state)
+    assert isinstance(waiting, Processing) and waiting.state["step"] == "items"
+    assert isinstance(drive(channel, payload, waiting), Receipt)
+
+
+def test_container_never_ready_starts_over(meta: MetaEnv) -> None:
+    meta.state.ready_after = 10_000
+    channel = meta.instagram(poll_seconds=0.01)
+    payload = channel.render(meta.ctx(media=(meta.image(),)), meta.renderer)
+    result = channel.publish(payload)
+    for _ in range(21):
+        result = channel.resume(payload, result.state)
+    assert isinstance(result, Processing)
+    assert result.state["attempt"] == 2 and "IN_PROGRESS" in result.state["previous"]
+    assert result.check_after == 0.01
+
+
+def test_unreadable_quota_does_not_block(meta: MetaEnv) -> None:
+    meta.state.fail("content_publishing_limit", code=100)
+    channel = meta.instagram()
+    payload = channel.render(meta.ctx(media=(meta.image(),)), meta.renderer)
+    assert isinstance(channel.publish(payload), Processing)

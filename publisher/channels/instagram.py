@@ -116,7 +116,10 @@ class InstagramChannel(Channel):
             if state.get("step") == "items":
                 statuses = [self._status(graph, cid) for cid in state["items"]]
                 if all(code == "FINISHED" for code, _ in statuses):
-                    state["container"] = self._create_carousel(graph, payload, state["items"])
+                    try:
+                        state["container"] = self._create_carousel(graph, payload, state["items"])
+                    except ContainerNotReady:
+                        return self._waiting(graph, payload, state, statuses)
                     state.update(step="container", polls=0)
                     return Processing(state, check_after=self._poll_after(0))
                 return self._waiting(graph, payload, state, statuses)
@@ -173,8 +176,7 @@ class InstagramChannel(Channel):
         try:
             answer = graph.post(f"{self.ig_user_id}/media_publish", creation_id=state["container"])
         except ContainerNotReady:
-            state["polls"] = int(state.get("polls", 0)) + 1
-            return Processing(state, check_after=self._poll_after(state["polls"]))
+            return self._waiting(graph, payload, state, [("IN_PROGRESS", "")])
         except PublishingLimitReached as exc:
             raise RateLimited(exc.message, retry_after=self._quota_wait(graph) or None,
                               detail=exc.detail) from None
@@ -239,7 +241,7 @@ class InstagramChannel(Channel):
         try:
             return str(graph.post(f"{self.ig_user_id}/media", **data)["id"])
         except TransientError as exc:
-            if isinstance(exc, RateLimited):
+            if isinstance(exc, (RateLimited, ContainerNotReady)):
                 raise
             # A container is not a post: an unused one expires, nothing to reconcile.
             raise TransientError(exc.message, detail=exc.detail, uncertain=False) from None
@@ -251,9 +253,12 @@ class InstagramChannel(Channel):
     def _quota_wait(self, graph: GraphClient) -> float:
         """0 when the rolling quota has room, else seconds until the oldest counted post in the
         window leaves it (media made in the app may not count: then we simply check again)."""
-        answer = graph.get(
-            f"{self.ig_user_id}/content_publishing_limit", fields="quota_usage,config"
-        )
+        try:
+            answer = graph.get(
+                f"{self.ig_user_id}/content_publishing_limit", fields="quota_usage,config"
+            )
+        except PermanentError:  # cannot read it: media_publish will say so (2207042) if spent
+            return 0.0
         rows = answer.get("data") or [{}]
         usage = int(rows[0].get("quota_usage") or 0)
         config = rows[0].get("config") or {}
