@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, Prog
 from . import __version__, audit, migrate
 from .access import Principal
 from .config import ConfigError, Settings
+from .jobs import make_worker
 from .models import GLOBAL_ROLES, Opd, Role, User
 from .runtime import Runtime
 from .scheduler import Worker
@@ -153,7 +154,7 @@ def ensure_admin(runtime: Runtime) -> tuple[str, str | None] | None:
     return ADMIN_USERNAME, None if given else password
 
 
-def _announce_admin(created: tuple[str, str | None] | None) -> None:
+def _announce_admin(created: tuple[str, str | None] | None, base: str) -> None:
     if created is None:
         return
     username, password = created
@@ -163,7 +164,8 @@ def _announce_admin(created: tuple[str, str | None] | None) -> None:
         click.echo("  kata sandi    : dari PUBLISHER_ADMIN_PASSWORD")
     else:
         click.echo(f"  kata sandi    : {password}   (ditampilkan sekali ini saja / shown once)")
-    click.echo(f"  Ganti kata sandi (change it): publisher user password {username}")
+    click.echo(f"  Ganti kata sandi (change it): {base}/admin/akun atau "
+               f"`publisher user password {username}`")
 
 
 # --- serving ---------------------------------------------------------------------------------
@@ -206,7 +208,9 @@ def _serve(runtime: Runtime, host: str, port: int, threads: int, worker: Worker 
             signal.signal(sig, _raise_stop)
         log.info("melayani di http://%s:%s (%d thread)%s", host, port, threads,
                  " dengan penjadwal" if worker is not None else "")
-        click.echo(f"Siap: {runtime.settings.public_base_url}/  (berhenti: Ctrl+C)")
+        base = runtime.settings.public_base_url
+        click.echo(f"Siap: {base}/  admin: {base}/admin/  API: {base}/api/v1/openapi.json  "
+                   "(berhenti: Ctrl+C)")
         server.run()
     except _Stop:  # the signal came just outside waitress's loop
         pass
@@ -271,11 +275,11 @@ def cli() -> None:
 def run(host: str | None, port: int | None, threads: int, grace: float, demo: bool) -> None:
     """Web dan penjadwal dalam satu proses (production server: waitress)."""
     with _opened(**_listen_overrides(host, port)) as runtime:
-        _announce_admin(ensure_admin(runtime))
+        _announce_admin(ensure_admin(runtime), runtime.settings.public_base_url)
         if demo:
             _seed_demo(runtime)
         settings = runtime.settings
-        _serve(runtime, settings.host, settings.port, threads, Worker(runtime), grace)
+        _serve(runtime, settings.host, settings.port, threads, make_worker(runtime), grace)
 
 
 @cli.command()
@@ -285,7 +289,7 @@ def run(host: str | None, port: int | None, threads: int, grace: float, demo: bo
 def web(host: str | None, port: int | None, threads: int) -> None:
     """Hanya web (waitress), tanpa penjadwal; jalankan `publisher worker` terpisah."""
     with _opened(**_listen_overrides(host, port)) as runtime:
-        _announce_admin(ensure_admin(runtime))
+        _announce_admin(ensure_admin(runtime), runtime.settings.public_base_url)
         settings = runtime.settings
         _serve(runtime, settings.host, settings.port, threads, None, 0)
 
@@ -295,7 +299,7 @@ def web(host: str | None, port: int | None, threads: int) -> None:
 def worker(grace: float) -> None:
     """Hanya penjadwal; sebanyak apa pun dapat berjalan pada satu PostgreSQL."""
     with _opened() as runtime:
-        _work_until_signal(Worker(runtime), grace)
+        _work_until_signal(make_worker(runtime), grace)
 
 
 def _seed_demo(runtime: Runtime) -> None:
