@@ -10,7 +10,9 @@ import importlib
 from flask import Flask
 
 #: Modules that provide ``init_app(app)``.
-AREAS: list[str] = []
+AREAS: list[str] = [
+    "publisher.site",
+]
 
 
 def register_all(app: Flask) -> None:

@@ -1,0 +1,78 @@
+"""Helpers shared by the site's blueprints: local times, paging, headers, error pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..app import db_session
+from ..register import CATEGORY_LABELS, long_date, pemda_name
+from ..timeutil import to_local, zone_label
+
+PER_PAGE = 20
+
+#: Site pages run no script at all; images may come from the item's own (sanitised) HTML.
+CSP = ("default-src 'self'; img-src 'self' https: http: data:; style-src 'self'; "
+       "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'self'")
+
+
+def local_time(moment: datetime | None, tz_name: str) -> str:
+    """``27 November 2026 16:00 WITA``."""
+    if moment is None:
+        return ""
+    local = to_local(moment, tz_name)
+    return f"{long_date(local.date())} {local:%H:%M} {zone_label(tz_name)}"
+
+
+def int_param(name: str, default: int, minimum: int = 1) -> int:
+    """A whole-number query parameter; 400 naming it when malformed."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        abort(400, description=f"parameter {name!r} harus bilangan bulat ≥ {minimum}, "
+                               f"bukan {raw!r}")
+    return value
+
+
+def site_name() -> str:
+    """The Pemda's name for the page header."""
+    return pemda_name(db_session())
+
+
+def _helpers() -> dict[str, Any]:
+    return {"local_time": local_time, "category_label": CATEGORY_LABELS.get,
+            "long_date": long_date, "site_name": site_name}
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
+def _error(exc: HTTPException) -> tuple[str, int]:
+    messages = {
+        404: "Halaman atau informasi yang Anda cari tidak ditemukan, atau belum dipublikasikan.",
+        400: exc.description or "Permintaan tidak valid.",
+    }
+    code = exc.code or 500
+    return render_template("site/error.html", code=code,
+                           message=messages.get(code, exc.description)), code
+
+
+def install(bp: Blueprint) -> None:
+    """Template helpers, security headers and Indonesian error pages on a site blueprint."""
+    bp.context_processor(_helpers)
+    bp.after_request(_headers)
+    bp.register_error_handler(400, _error)
+    bp.register_error_handler(404, _error)
