@@ -27,6 +27,7 @@ def test_channel_crud_never_returns_secrets(api, world, runtime) -> None:  # typ
     cid = channel["id"]
     status, got, resp = api.get(f"/channels/{cid}", world.editor_a)
     assert status == 200 and "c2VjcmV0" not in resp.get_data(as_text=True)
+    assert got["secret_fields"] == ["signing_secret"] and "secrets" not in got
     status, changed, _ = api.patch(f"/channels/{cid}", world.approver_a, {"name": "CMS Desa"})
     assert status == 200 and changed["name"] == "CMS Desa" and changed["has_secrets"]
     status, paused, _ = api.post(f"/channels/{cid}/pause", world.approver_a)
@@ -37,6 +38,7 @@ def test_channel_crud_never_returns_secrets(api, world, runtime) -> None:  # typ
     # Editors may not manage channels.
     status, problem, _ = api.patch(f"/channels/{cid}", world.editor_a, {"name": "x"})
     assert status == 403
+    assert_problem(problem, 403)
     status, _, _ = api.delete(f"/channels/{cid}", world.approver_a)
     assert status == 204
     assert api.get(f"/channels/{cid}", world.approver_a)[0] == 404
@@ -114,6 +116,7 @@ def test_audit_list_and_verify(api, world, make, runtime) -> None:  # type: igno
     assert page["total"] == 0
     status, problem, _ = api.get("/audit/verify", world.editor_a)
     assert status == 403
+    assert_problem(problem, 403)
     for who in (world.admin, world.auditor):
         status, result, _ = api.get("/audit/verify", who)
         assert status == 200 and result["ok"] is True and result["checked"] > 0
@@ -141,6 +144,7 @@ def test_opds_create_is_admin_only(api, world) -> None:  # type: ignore[no-untyp
     status, opd, resp = api.post("/opds", world.admin, {
         "name": "Desa Firdaus", "parent": "sei-rampah", "timezone": "Asia/Makassar"})
     assert status == 201, opd
+    assert resp.headers["Location"].endswith(f"/api/v1/opds/{opd['id']}")
     assert opd["slug"] == "desa-firdaus" and opd["parent_id"] == world.b.id
     assert opd["timezone_label"] == "WITA" and opd["created_at_local"].endswith("WITA")
     status, problem, _ = api.post("/opds", world.admin, {"name": "Desa X", "parent": "entah"})

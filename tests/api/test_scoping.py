@@ -58,6 +58,6 @@ def test_admin_and_auditor_see_every_opd(api, world, make) -> None:  # type: ign
     make.item(world.editor_a, world.a, [world.site_a.id])
     for who in (world.admin, world.auditor):
         status, page, _ = api.get("/items", who)
-        assert page["total"] == 2
+        assert status == 200 and page["total"] == 2
         status, page, _ = api.get("/opds", who)
-        assert {o["slug"] for o in page["items"]} == {"kominfo", "sei-rampah"}
+        assert status == 200 and {o["slug"] for o in page["items"]} == {"kominfo", "sei-rampah"}
