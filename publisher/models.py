@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,6 +93,9 @@ class PublicationStatus(StrEnum):
 
 #: Publications a worker may claim when due.
 CLAIMABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.PROCESSING)
+#: The claimable predicate as literal SQL: the partial claim index is used only when a query
+#: repeats it word for word (SQLite cannot match bound parameters against an index predicate).
+CLAIMABLE_SQL = "status IN ('scheduled', 'retrying', 'processing')"
 #: Publications a user may still cancel or reschedule (sending has not started).
 CANCELLABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.HELD)
 #: States that never change again.
@@ -313,8 +317,20 @@ class Publication(Base):
     __tablename__ = "publication"
     __table_args__ = (
         UniqueConstraint("item_id", "channel_id"),
-        Index("ix_publication_claim", "status", "due_at"),
+        # Claim order (priority, then due time) over claimable rows only; the claim query's
+        # WHERE repeats this predicate exactly so SQLite and PostgreSQL use the partial index.
+        Index(
+            "ix_publication_claim",
+            text("priority DESC"),
+            "due_at",
+            sqlite_where=text(CLAIMABLE_SQL),
+            postgresql_where=text(CLAIMABLE_SQL),
+        ),
+        Index("ix_publication_status_due", "status", "due_at"),
         Index("ix_publication_lease", "status", "lease_until"),
+        # Admin UI: queue and calendar order/filter by due time, overall and per OPD.
+        Index("ix_publication_due", "due_at"),
+        Index("ix_publication_opd_due", "opd_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -371,7 +387,7 @@ class AuditEvent(Base):
     actor_id: Mapped[str] = mapped_column(String(100), default="")
     actor_name: Mapped[str] = mapped_column(String(200), default="")
     actor_role: Mapped[str] = mapped_column(String(20), default="")
-    action: Mapped[str] = mapped_column(String(60), index=True)
+    action: Mapped[str] = mapped_column(String(60))
     opd_id: Mapped[int | None] = mapped_column(Integer, index=True)
     item_id: Mapped[int | None] = mapped_column(Integer, index=True)
     item_version_hash: Mapped[str] = mapped_column(String(64), default="")

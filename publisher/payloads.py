@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .channels.base import ItemView, MediaView, OpdView, RenderContext
 from .models import Item, Media, Opd
-from .sanitize import html_to_text
 from .timeutil import zone_label
 from .urls import item_url, media_url
 
@@ -21,12 +22,12 @@ def make_context(
 ) -> RenderContext:
     """A RenderContext from plain mappings (rows copied out of the session)."""
     base = settings.public_base_url
-    media_dir = settings.instance_path / "media"
+    media_dir = _media_dir(settings.instance_path)
     return RenderContext(
         publication_id=publication_id,
         item=ItemView(
             id=item["id"], opd_id=item["opd_id"], slug=item["slug"], title=item["title"],
-            body_html=item["body_html"], body_text=html_to_text(item["body_html"]),
+            body_html=item["body_html"],
             summary=item["summary"], category=item["category"], link=item["link"],
             version=item["version"], content_hash=item["content_hash"],
             site_url=item_url(base, opd["slug"], item["id"], item["slug"]),
@@ -49,6 +50,11 @@ def make_context(
         ),
         public_base_url=base,
     )
+
+
+@lru_cache(maxsize=8)
+def _media_dir(instance_path: Path) -> Path:
+    return instance_path / "media"
 
 
 _ITEM_KEYS = (

@@ -52,6 +52,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # package templates do not change under a running process
         )
         _filters(self.env)
         self.sandbox = SandboxedEnvironment(

@@ -37,9 +37,10 @@ _SPACES = re.compile(r"[ \t]+")
 _BLANKS = re.compile(r"\n{3,}")
 
 
-def html_to_text(value: str) -> str:
-    """Readable plain text of sanitised HTML (paragraphs kept as blank lines)."""
-    text = _BLOCK_END.sub("\n\n", clean_html(value))
+def html_to_text(value: str, trusted: bool = False) -> str:
+    """Readable plain text of HTML (paragraphs kept as blank lines); ``trusted`` skips
+    sanitising HTML that was already cleaned when it was stored."""
+    text = _BLOCK_END.sub("\n\n", value if trusted else clean_html(value))
     text = html.unescape(_TAG.sub("", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -114,14 +115,14 @@ class MediaView:
 
 @dataclass(frozen=True)
 class ItemView:
-    """An item's publishable content, copied out of the session."""
+    """An item's publishable content, copied out of the session. ``body_text`` (plain text
+    of the body) is computed on first use, since many templates never need it."""
 
     id: int
     opd_id: int
     slug: str
     title: str
     body_html: str
-    body_text: str
     summary: str
     category: str
     link: str
@@ -135,6 +136,13 @@ class ItemView:
     info_formats: tuple[str, ...] = ()
     retention: str = ""
     created_at: datetime | None = None
+
+    @cached_property
+    def body_text(self) -> str:
+        """The body as readable plain text."""
+        from ..sanitize import html_to_text
+
+        return html_to_text(self.body_html, trusted=True)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, case, func, select, text, update
 
 from .. import audit
-from ..db import Database
+from ..db import Database, UTCDateTime
 from ..models import (
-    CLAIMABLE,
+    CLAIMABLE_SQL,
     Category,
     Channel,
     ChannelStatus,
@@ -73,12 +73,13 @@ _CHANNEL_COLUMNS = (
 )
 
 
-def _claim_statement(dialect: str, worker_id: str, limit: int, now: datetime, lease: float) -> Any:
+def _claim_statement(dialect: str) -> Any:
+    """The claim UPDATE, built once per dialect; parameters: now, lease_until, worker, limit."""
     due = (
         select(Publication.id)
-        .where(Publication.status.in_(CLAIMABLE), Publication.due_at <= now)
+        .where(text(CLAIMABLE_SQL), Publication.due_at <= bindparam("now", type_=UTCDateTime()))
         .order_by(Publication.priority.desc(), Publication.due_at)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
     if dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
@@ -87,14 +88,12 @@ def _claim_statement(dialect: str, worker_id: str, limit: int, now: datetime, le
         .where(Publication.id.in_(due.scalar_subquery()))
         .values(
             status=PublicationStatus.SENDING,
-            lease_until=now + timedelta(seconds=lease),
-            claimed_by=worker_id,
+            lease_until=bindparam("lease_until", type_=UTCDateTime()),
+            claimed_by=bindparam("worker"),
             attempts=Publication.attempts
             + case((Publication.status == PublicationStatus.PROCESSING, 0), else_=1),
-            started_at=case(
-                (Publication.started_at.is_(None), now), else_=Publication.started_at
-            ),
-            updated_at=now,
+            started_at=func.coalesce(Publication.started_at, bindparam("now", type_=UTCDateTime())),
+            updated_at=bindparam("now", type_=UTCDateTime()),
         )
         .returning(
             Publication.id, Publication.item_id, Publication.channel_id, Publication.attempts,
@@ -105,6 +104,9 @@ def _claim_statement(dialect: str, worker_id: str, limit: int, now: datetime, le
     )
 
 
+_STATEMENTS: dict[str, Any] = {}
+
+
 def claim(
     db: Database, worker_id: str, limit: int, lease_seconds: float, now: datetime
 ) -> list[Claimed]:
@@ -112,7 +114,13 @@ def claim(
     if limit <= 0:
         return []
     with db.write_conn() as conn:
-        rows = conn.execute(_claim_statement(db.dialect, worker_id, limit, now, lease_seconds)).all()
+        statement = _STATEMENTS.get(db.dialect)
+        if statement is None:
+            statement = _STATEMENTS[db.dialect] = _claim_statement(db.dialect)
+        rows = conn.execute(statement, {
+            "now": now, "lease_until": now + timedelta(seconds=lease_seconds),
+            "worker": worker_id, "limit": limit,
+        }).all()
         if not rows:
             return []
         claimed = _load(conn, rows)
@@ -218,7 +226,7 @@ def next_due(db: Database) -> datetime | None:
     with db.engine.connect() as conn:
         return conn.execute(
             select(Publication.due_at)
-            .where(Publication.status.in_(CLAIMABLE))
+            .where(text(CLAIMABLE_SQL))
             .order_by(Publication.due_at)
             .limit(1)
         ).scalar()

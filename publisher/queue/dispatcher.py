@@ -43,6 +43,8 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._channels: dict[tuple[int, Any], Channel] = {}
         self._lock = threading.Lock()
+        #: Whether the last batch held only local channels (then a whole batch may be claimed).
+        self._local_only = False
 
     # --- one pass ---------------------------------------------------------------------------
 
@@ -59,13 +61,18 @@ class Dispatcher:
         done = 0
         while True:
             claimed: list[Claimed] = []
-            free = self.concurrency - len(self.in_flight)
-            if free > 0 and not self.stopping.is_set():
+            # Keep at most a few rounds of remote sends queued behind the pool, so that leases
+            # do not run out while waiting; local channels finish inline and need no slot.
+            free = self.concurrency * 4 - len(self.in_flight)
+            limit = self.batch if self._local_only else min(free, self.batch)
+            if limit > 0 and not self.stopping.is_set():
                 claimed = claim(
-                    self.runtime.db, self.worker_id, min(free, self.batch),
+                    self.runtime.db, self.worker_id, limit,
                     self.runtime.settings.lease_seconds, utcnow(),
                 )
             outcomes = [o for c in claimed if (o := self._start(c)) is not None]
+            if claimed:
+                self._local_only = not self.in_flight and len(outcomes) == len(claimed)
             outcomes += self._collect(wait=not claimed and bool(self.in_flight))
             if outcomes:
                 record(self.runtime.db, self.worker_id, outcomes, utcnow())

@@ -6,19 +6,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, update
 
 from .. import audit
 from ..channels.base import Processing, Receipt
 from ..db import Database
 from ..models import Channel, ChannelStatus, Publication, PublicationStatus
+from . import rawsql
 from .claim import Claimed
 from .retry import Decision
 
-#: A receipt is the truth: store it unless the row is already final.
-_RECEIPT_FROM = (
-    PublicationStatus.SENDING, PublicationStatus.RETRYING, PublicationStatus.SCHEDULED,
-    PublicationStatus.PROCESSING, PublicationStatus.FAILED, PublicationStatus.HELD,
+#: A receipt is the truth: store it unless the row is already final (published, cancelled
+#: or blocked). Runs for every publication sent, hence straight to the driver.
+_PUBLISHED = (
+    "UPDATE publication SET status = 'published', remote_id = {p}, url = {p}, "
+    "published_at = {p}, sent_hash = {p}, lease_until = NULL, claimed_by = NULL, "
+    "needs_reconcile = FALSE, processing_state = NULL, last_error = NULL, error_kind = NULL, "
+    "updated_at = {p} WHERE id = {p} AND status IN "
+    "('sending', 'retrying', 'scheduled', 'processing', 'failed', 'held')"
 )
 
 
@@ -86,21 +91,12 @@ def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime)
             ))
     with db.write_conn() as conn:
         if published:
-            conn.execute(
-                update(Publication)
-                # or_ rather than in_: executemany cannot take an expanding IN
-                .where(Publication.id == bindparam("b_id"),
-                       or_(*(Publication.status == status for status in _RECEIPT_FROM)))
-                .values(
-                    status=PublicationStatus.PUBLISHED, remote_id=bindparam("remote_id"),
-                    url=bindparam("url"), published_at=bindparam("published_at"),
-                    sent_hash=bindparam("sent_hash"), lease_until=None, claimed_by=None,
-                    needs_reconcile=False, processing_state=None, last_error=None,
-                    error_kind=None, updated_at=now,
-                )
-                .execution_options(synchronize_session=False),
-                published,
-            )
+            stamp = rawsql.db_datetime(conn, now)
+            rawsql.executemany(conn, _PUBLISHED, [
+                (p["remote_id"], p["url"], rawsql.db_datetime(conn, p["published_at"]),
+                 p["sent_hash"], stamp, p["b_id"])
+                for p in published
+            ])
         if processing:
             conn.execute(
                 update(Publication)

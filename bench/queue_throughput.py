@@ -1,0 +1,174 @@
+"""Publications per second through the whole path: claim → render → channel → complete → audit.
+
+Run 1: 10,000 publications all due at one instant, to a no-op channel, on SQLite (and on
+PostgreSQL when PUBLISHER_BENCH_POSTGRES_URL is set), one process.
+Run 2: 2,000 publications to a loopback HTTP receiver that answers after 50 ms, 32 sends in
+flight (the ideal is 32 / 0.05 = 640 per second).
+
+    .venv/bin/python bench/queue_throughput.py [--n 10000] [--http-n 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import create_engine, func, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._seed import seed_opd_and_channel, seed_publications  # noqa: E402
+from publisher import channels  # noqa: E402
+from publisher.channels.base import Channel, Payload, Receipt, RenderContext  # noqa: E402
+from publisher.config import Settings  # noqa: E402
+from publisher.db import Database  # noqa: E402
+from publisher.migrate import upgrade  # noqa: E402
+from publisher.models import AuditEvent, Publication, PublicationStatus  # noqa: E402
+from publisher.runtime import Runtime  # noqa: E402
+from publisher.scheduler import Worker  # noqa: E402
+from publisher.timeutil import utcnow  # noqa: E402
+
+
+@channels.register
+class NoopChannel(Channel):
+    """Renders like a real channel, sends nowhere."""
+
+    kind: ClassVar[str] = "noop"
+    label: ClassVar[str] = "No-op (bench)"
+    remote = False
+
+    def render(self, ctx: RenderContext, renderer: Any) -> Payload:
+        return self.base_payload(ctx, title=ctx.item.title, text=renderer.render("webhook", ctx),
+                                 link=ctx.item.site_url)
+
+    def publish(self, payload: Payload) -> Receipt:
+        return Receipt(remote_id=payload.fingerprint, url=payload.link)
+
+
+class SlowReceiver(BaseHTTPRequestHandler):
+    """Answers every POST after 50 ms, like a slow CMS."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(0.05)
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _serve(port_queue: Any) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowReceiver)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def fresh_database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}"
+    base = os.environ["PUBLISHER_BENCH_POSTGRES_URL"]
+    name = f"publisher_bench_{os.getpid()}"
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def run(backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        settings = Settings(instance_path=workdir, database_url=fresh_database(backend, workdir),
+                            secret_key="bench", allow_loopback=True, concurrency=concurrency,
+                            claim_batch=512, lease_seconds=300)
+        settings.finish()
+        db = Database(settings.database_url)
+        upgrade(db)
+        rt = Runtime(settings, db)
+        opd_id, channel_id = seed_opd_and_channel(rt, kind, config)
+        due = utcnow() + timedelta(seconds=3)
+        seed_publications(rt, opd_id, channel_id, n, due)
+        worker = Worker(rt, "bench-worker")
+        worker.start()
+        deadline = time.monotonic() + 600
+        with db.engine.connect() as conn:
+            while time.monotonic() < deadline:
+                done = conn.execute(select(func.count()).where(
+                    Publication.status == PublicationStatus.PUBLISHED)).scalar_one()
+                conn.rollback()
+                if done >= n:
+                    break
+                time.sleep(0.2)
+        worker.stop(5)
+        with db.read() as s:
+            rows = s.execute(select(Publication.started_at, Publication.published_at,
+                                    Publication.due_at)).all()
+            events = s.scalar(select(func.count()).select_from(AuditEvent))
+        db.dispose()
+    finished = [r.published_at for r in rows if r.published_at is not None]
+    lateness = sorted((r.published_at - r.due_at).total_seconds() for r in rows if r.published_at)
+    span = (max(finished) - due).total_seconds()
+    return {
+        "n": float(len(finished)),
+        "per_second": len(finished) / span,
+        "span_s": span,
+        "p50_late_s": statistics.median(lateness),
+        "p99_late_s": lateness[int(len(lateness) * 0.99) - 1],
+        "audit_events": float(events or 0),
+    }
+
+
+def show(label: str, r: dict[str, float]) -> None:
+    print(f"{label:<44} {int(r['n']):>6} published in {r['span_s']:6.2f} s = "
+          f"{r['per_second']:7.0f}/s   lateness p50 {r['p50_late_s']:.3f} s "
+          f"p99 {r['p99_late_s']:.3f} s   audit events {int(r['audit_events'])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--http-n", type=int, default=2_000)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    backends = ["sqlite"] + (["postgresql"] if os.environ.get("PUBLISHER_BENCH_POSTGRES_URL") else [])
+    for backend in backends:
+        show(f"no-op channel, {backend}, 1 process", run(backend, "noop", args.n, 32, {}))
+    if args.skip_http:
+        return
+    ctx = multiprocessing.get_context("spawn")
+    ports = ctx.Queue()
+    receiver = ctx.Process(target=_serve, args=(ports,), daemon=True)
+    receiver.start()
+    port = ports.get(timeout=10)
+    try:
+        for backend in backends:
+            r = run(backend, "webhook", args.http_n, 32, {"url": f"http://127.0.0.1:{port}/hook"})
+            show(f"webhook 50 ms, 32 in flight, {backend}", r)
+            print(f"{'':<44} {r['per_second'] / 640 * 100:.1f} % of the ideal 640/s")
+    finally:
+        receiver.terminate()
+
+
+if __name__ == "__main__":
+    main()
