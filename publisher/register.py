@@ -27,7 +27,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Font, NamedStyle
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -349,6 +349,17 @@ def long_date(day: date) -> str:
 # --- exports --------------------------------------------------------------------------------
 
 
+#: A spreadsheet cell starting with one of these may be run as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Text that a spreadsheet opening the CSV will show, never evaluate (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(register: Register, progress: Progress | None = None) -> bytes:
     """CSV with a UTF-8 BOM (so Excel reads the accents), header row first."""
     buffer = io.StringIO()
@@ -356,7 +367,7 @@ def to_csv(register: Register, progress: Progress | None = None) -> bytes:
     writer.writerow([name for name, _ in COLUMNS])
     total = len(register.rows)
     for i, row in enumerate(register.rows, start=1):
-        writer.writerow(row.cells())
+        writer.writerow([csv_safe(v) for v in row.cells()])
         if progress:
             progress(i, total)
     return buffer.getvalue().encode("utf-8-sig")
@@ -365,32 +376,37 @@ def to_csv(register: Register, progress: Progress | None = None) -> bytes:
 def to_xlsx(register: Register, progress: Progress | None = None) -> bytes:
     """An Excel workbook: title row, bold frozen header, wrapped text, column widths."""
     wb = Workbook(write_only=True)
+    # Named styles: assigning one per cell is a cheap copy, where a Font/Alignment object
+    # per cell is hashed and looked up each time (seconds for a few thousand rows).
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for style in (
+        NamedStyle("dip_title", font=Font(bold=True, size=13),
+                   alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)),
+        NamedStyle("dip_header", font=Font(bold=True), alignment=wrap),
+        NamedStyle("dip_cell", alignment=wrap),
+    ):
+        wb.add_named_style(style)
     ws = wb.create_sheet(f"DIP {register.year} S{register.semester}")
     for index, (_, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A3"
-    last = get_column_letter(len(COLUMNS))
-    ws.merged_cells.add(f"A1:{last}1")
+    ws.merged_cells.add(f"A1:{get_column_letter(len(COLUMNS))}1")
 
-    title = WriteOnlyCell(ws, register.title)
-    title.font = Font(bold=True, size=13)
-    title.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.append([title])
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    header = []
-    for name, _ in COLUMNS:
-        cell = WriteOnlyCell(ws, name)
-        cell.font, cell.alignment = bold, wrap
-        header.append(cell)
-    ws.append(header)
+    def styled(values: Sequence[Any], style: str) -> list[WriteOnlyCell]:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(ws, value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # "=…" typed by a user is text, never a formula
+            cell.style = style
+            cells.append(cell)
+        return cells
+
+    ws.append(styled([register.title], "dip_title"))
+    ws.append(styled([name for name, _ in COLUMNS], "dip_header"))
     total = len(register.rows)
     for i, row in enumerate(register.rows, start=1):
-        cells = []
-        for value in row.cells():
-            cell = WriteOnlyCell(ws, value)
-            cell.alignment = wrap
-            cells.append(cell)
-        ws.append(cells)
+        ws.append(styled(row.cells(), "dip_cell"))
         if progress:
             progress(i, total)
     out = io.BytesIO()

@@ -15,12 +15,14 @@ from ..models import Opd
 from ..register import MIME_TYPES, Register, build, current_semester, parse_period, render
 from ..services.errors import Invalid
 from . import queries
-from .common import install
+from .common import install, int_param
 
 bp = Blueprint("site_dip", __name__)
 install(bp)
 
 DOWNLOADS = ("csv", "xlsx")
+#: The page shows the register in parts; the downloads hold all of it.
+ROWS_PER_PAGE = 200
 
 
 def _register(opd: Opd | None) -> Register:
@@ -44,7 +46,11 @@ def _opd(opd_slug: str) -> Opd:
 
 
 def _page(opd: Opd | None) -> str:
+    page = int_param("page", 1)
     register = _register(opd)
+    pages = max(1, -(-len(register.rows) // ROWS_PER_PAGE))
+    if page > pages:
+        abort(404)
     now_year, _ = current_semester(register.timezone)
     args: dict[str, Any] = {"tahun": register.year, "semester": register.semester}
     if request.args.get("turunan"):
@@ -56,8 +62,15 @@ def _page(opd: Opd | None) -> str:
         endpoint = "site_dip.opd_dip_download" if opd is not None else "site_dip.pemda_dip_download"
         return url_for(endpoint, fmt=fmt, **args)
 
+    def page_url(number: int) -> str:
+        endpoint = "site_dip.opd_dip" if opd is not None else "site_dip.pemda_dip"
+        return url_for(endpoint, page=number, **args)
+
+    start = (page - 1) * ROWS_PER_PAGE
     return render_template(
         "site/dip.html", opd=opd, register=register,
+        rows=register.rows[start:start + ROWS_PER_PAGE], page=page, pages=pages,
+        page_url=page_url,
         years=list(range(now_year, now_year - 6, -1)),
         descendants=request.args.get("turunan", "") in ("1", "true", "ya"),
         has_children=bool(opd.children) if opd is not None else False, download=download,

