@@ -195,6 +195,8 @@ def test_invalid_json_and_unknown_routes(api, world, runtime) -> None:  # type: 
     assert_problem(problem, 405)
     status, problem, response = api.get("/tidak-ada", world.editor_a)
     assert status == 404 and response.mimetype == "application/problem+json"
+    # Outside /api/ the other areas answer their own way.
+    assert api.client.get("/bukan-api/sama-sekali").mimetype != "application/problem+json"
     assert db_state(runtime) == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -116,3 +117,76 @@ def test_multipart_retry_with_new_boundary_is_the_same_request(api, world, runti
     again = upload("batas-kedua")
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json == first.json
+
+
+def test_server_error_is_not_kept_so_the_retry_runs(api, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from publisher.api import items as items_api
+
+    _, item, _ = api.post("/items", world.editor_a, item_body(world.a, [world.site_a.id]))
+    real = items_api.service.submit_item
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away: secret-internal-detail")
+
+    monkeypatch.setattr(items_api.service, "submit_item", broken)
+    key = {"Idempotency-Key": "kirim-1"}
+    status, problem, _ = api.post(f"/items/{item['id']}/submit", world.editor_a, headers=key)
+    assert status == 500
+    assert_problem(problem, 500)
+    assert "secret-internal-detail" not in json.dumps(problem)
+    monkeypatch.setattr(items_api.service, "submit_item", real)
+    status, body, resp = api.post(f"/items/{item['id']}/submit", world.editor_a, headers=key)
+    assert status == 200 and body["status"] == "submitted"
+    assert "Idempotent-Replayed" not in resp.headers
+
+
+def test_concurrent_retry_while_the_first_request_runs(api, world, runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A real second request while the first is inside its view: PostgreSQL answers 409 at
+    once; SQLite's single writer makes it wait, then answers 409 or replays the first answer.
+    Either way the item is created once."""
+    import threading
+
+    from publisher.api import items as items_api
+
+    release = threading.Event()
+    entered = threading.Event()
+    real = items_api.service.create_item
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(items_api.service, "create_item", slow)
+    body = item_body(world.a, [world.site_a.id])
+    key = {"Idempotency-Key": "bersamaan"}
+    results: dict[str, tuple[int, object, object]] = {}
+
+    def call(name: str) -> None:
+        results[name] = api.post("/items", world.editor_a, body, headers=key)
+
+    first = threading.Thread(target=call, args=("first",))
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=call, args=("second",))
+    second.start()
+    second.join(timeout=2 if runtime.db.dialect == "postgresql" else 0.5)
+    if runtime.db.dialect == "postgresql":
+        assert not second.is_alive()
+        status, problem, _ = results["second"]
+        assert status == 409
+        assert_problem(problem, 409)
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert results["first"][0] == 201
+    if runtime.db.dialect == "sqlite":
+        # It got the lock either before the first stored its answer (still in progress:
+        # 409) or after (a replay); never a second item.
+        status, body2, resp = results["second"]
+        if status == 201:
+            assert resp.headers["Idempotent-Replayed"] == "true"
+            assert body2 == results["first"][1]
+        else:
+            assert status == 409
+    assert _count_items(runtime) == 1

@@ -99,3 +99,13 @@ def test_media_is_scoped_to_the_opd(api, world, runtime) -> None:  # type: ignor
     assert_problem(problem, 422, "item_id")
     with runtime.db.read() as s:
         assert s.get(Item, their_item["id"]).media == []
+
+
+def test_uploaded_image_is_served_at_its_public_url(api, world) -> None:  # type: ignore[no-untyped-def]
+    status, media, _ = _upload(api, world.editor_a, png_bytes(), alt_text="Logo",
+                               opd="kominfo")
+    assert status == 201
+    path = media["url"].removeprefix("http://127.0.0.1:5000")
+    response = api.client.get(path)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert hashlib.sha256(response.data).hexdigest() == media["sha256"]
