@@ -12,6 +12,7 @@ from flask import Flask
 #: Modules that provide ``init_app(app)``.
 AREAS: list[str] = [
     "publisher.site",
+    "publisher.api",
 ]
 
 
