@@ -2,8 +2,12 @@
 
 Any CMS can receive items this way. The ``webhook-id`` header is the publication's fingerprint,
 stable across retries, so a receiver that dedupes on it (as the Standard Webhooks spec asks)
-never shows an item twice even when a send is repeated after a crash. Hence no
-``find_existing`` here: the receiver's dedupe is the reconciliation.
+never shows an item twice even when a send is repeated after a crash.
+
+Receivers that can say what they already have may offer a lookup URL (config ``lookup_url``):
+``GET <lookup_url>?webhook-id=<id>`` answering 200 ``{"id": …, "url": …}`` when that delivery
+was stored and 404 when not. With it, reconciliation after a crash finds the earlier delivery
+and nothing is sent again; without it, the resend carries the same webhook id.
 """
 
 from __future__ import annotations
@@ -75,7 +79,15 @@ class WebhookChannel(Channel):
             Webhook(secret)
         except Exception:
             raise ConfigError("signing_secret", "bukan rahasia whsec_… yang sah") from None
-        return {**config, "url": url}, {"signing_secret": secret}
+        lookup = str(config.get("lookup_url") or "").strip()
+        if lookup:
+            if not lookup.startswith(("http://", "https://")):
+                raise ConfigError("lookup_url", "harus diawali http:// atau https://")
+            try:
+                check_url(lookup, settings)
+            except OutboundError as exc:
+                raise ConfigError("lookup_url", str(exc)) from None
+        return {**config, "url": url, "lookup_url": lookup}, {"signing_secret": secret}
 
     def render(self, ctx: RenderContext, renderer: Any) -> Payload:
         """The JSON body: the item with its DIP columns, images, and a ready-made text."""
@@ -176,6 +188,32 @@ class WebhookChannel(Channel):
                 f"Penerima webhook mengalihkan ke alamat lain (HTTP {status}); perbarui URL "
                 "saluran ke alamat tujuan", detail=response.headers.get("Location", ""))
         raise PermanentError(f"Penerima webhook menolak isi kiriman (HTTP {status}): {snippet}")
+
+    def find_existing(self, payload: Payload, since: datetime | None) -> Receipt | None:
+        """Ask the receiver's lookup URL whether this delivery was stored (None: not found or
+        no lookup URL; then the resend's webhook id lets the receiver dedupe)."""
+        lookup = self.info.config.get("lookup_url")
+        if not lookup:
+            return None
+        try:
+            response = self._session().get(lookup, params={"webhook-id": payload.fingerprint},
+                                           timeout=self.settings.http_timeout)
+        except requests.RequestException as exc:
+            raise TransientError("Tidak dapat menanyakan penerima webhook",
+                                 detail=str(exc)) from None
+        if response.status_code == 404:
+            return None
+        if response.status_code in (401, 403):
+            raise AuthError(f"Penerima webhook menolak pencarian (HTTP {response.status_code})")
+        if response.status_code != 200:
+            raise TransientError(f"Pencarian di penerima webhook gagal (HTTP "
+                                 f"{response.status_code})")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise TransientError("Jawaban pencarian penerima webhook bukan JSON") from None
+        return Receipt(remote_id=str(answer.get("id") or payload.fingerprint),
+                       url=str(answer.get("url") or ""))
 
     def check(self) -> Health:
         """The URL passes the outbound guard and answers something over HTTP."""
