@@ -54,9 +54,7 @@ def working_mode(im: Image.Image) -> Image.Image:
 @lru_cache(maxsize=16)
 def _to_srgb_transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform:
     source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    return ImageCms.buildTransform(
-        source, _SRGB, in_mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
-    )
+    return ImageCms.buildTransform(source, _SRGB, in_mode, "RGB")  # perceptual intent
 
 
 def to_srgb(im: Image.Image) -> Image.Image:
