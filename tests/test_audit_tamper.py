@@ -1,0 +1,101 @@
+"""Tampering with the audit log in the database itself is found by ``publisher audit verify``,
+which names the event."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select, text
+
+from publisher import audit
+from publisher.models import AuditEvent, Role
+
+from .factories import Factory
+
+
+def _history(make: Factory) -> None:
+    opd = make.opd("Kecamatan Sei Rampah")
+    editor = make.person(Role.EDITOR, opd)
+    approver = make.person(Role.APPROVER, opd)
+    site = make.channel(opd, "site")
+    for _ in range(3):
+        make.published_item(editor, approver, opd, [site.id])
+    make.dispatcher().drain()
+
+
+def _verify_cli(runtime) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "PUBLISHER_DATABASE_URL": runtime.settings.database_url,
+           "PUBLISHER_SECRET_KEY": runtime.settings.secret_key,
+           "PUBLISHER_INSTANCE_PATH": str(runtime.settings.instance_path)}
+    return subprocess.run([sys.executable, "-m", "publisher", "audit", "verify"], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _tamper(runtime, sql: str) -> None:  # type: ignore[no-untyped-def]
+    """Change the log behind the application's back, past the append-only triggers."""
+    with runtime.db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+        conn.execute(text(sql))
+
+
+def test_append_only_triggers_refuse_changes(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    _history(make)
+    with pytest.raises(Exception, match="append-only"), runtime.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET result = 'x' WHERE seq = 3"))
+    with pytest.raises(Exception, match="append-only"), runtime.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE seq = 3"))
+
+
+def test_intact_chain_verifies(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    _history(make)
+    done = _verify_cli(runtime)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "utuh" in done.stdout
+
+
+def test_edited_event_is_named(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    _history(make)
+    with runtime.db.read() as s:
+        seq = s.scalars(select(AuditEvent.seq).where(
+            AuditEvent.action == "publication.published").order_by(AuditEvent.seq)).first()
+        assert seq is not None
+    _tamper(runtime, f"UPDATE audit_event SET result = 'failed' WHERE seq = {seq}")
+    done = _verify_cli(runtime)
+    assert done.returncode == 1
+    assert f"event #{seq} was edited" in done.stdout
+    assert done.stdout.count("MASALAH") == 1, "only the edited event is named"
+
+
+def test_deleted_and_reordered_events_are_named(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    _history(make)
+    _tamper(runtime, "DELETE FROM audit_event WHERE seq = 5")
+    with runtime.db.read() as s:
+        result = audit.verify(s)
+    assert not result.ok
+    assert any("#5 deleted" in p for p in result.problems)
+
+    # swap the contents of two events (hashes and all), keeping their numbers
+    with runtime.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET seq = -7 WHERE seq = 7"))
+        conn.execute(text("UPDATE audit_event SET seq = 7 WHERE seq = 8"))
+        conn.execute(text("UPDATE audit_event SET seq = 8 WHERE seq = -7"))
+    with runtime.db.read() as s:
+        result = audit.verify(s)
+    assert any("event #7 does not follow" in p for p in result.problems)
+
+
+def test_truncated_tail_is_named(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    _history(make)
+    with runtime.db.read() as s:
+        last = audit.count(s)
+    _tamper(runtime, f"DELETE FROM audit_event WHERE seq >= {last - 1}")
+    with runtime.db.read() as s:
+        result = audit.verify(s)
+    assert any(f"#{last - 1}–#{last} deleted from the end" in p for p in result.problems)
