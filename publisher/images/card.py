@@ -33,6 +33,7 @@ CATEGORY_BADGES: dict[str, tuple[str, RGB]] = {
 DEFAULT_CARD_COLOUR = "#1f5f8b"
 _MARGIN = 80
 _LOGO_BOX = 150
+_MAX_TITLE_CHARS = 600
 _FONT_DIR = files("publisher") / "static" / "fonts"
 _FontFace = Literal["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]
 
@@ -126,6 +127,8 @@ def make_card(
     if shape not in CARD_SIZES:
         raise ValueError(f"Bentuk kartu {shape!r} tidak dikenal; pilih: {', '.join(CARD_SIZES)}")
     title = " ".join(title.split())
+    if len(title) > _MAX_TITLE_CHARS:  # more than fits at the smallest size; keeps wrapping cheap
+        title = title[:_MAX_TITLE_CHARS].rstrip() + "…"
     opd_name = " ".join(opd_name.split())
     if not title:
         raise ValueError("Judul kartu kosong.")
