@@ -46,7 +46,7 @@ MIN_PASSWORD = 10
 
 
 @dataclass
-class SessionUser(UserMixin):  # type: ignore[misc]
+class SessionUser(UserMixin):
     """The signed-in user, copied out of the database session."""
 
     user_id: int

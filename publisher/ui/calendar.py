@@ -12,13 +12,12 @@ from sqlalchemy import func, select
 
 from ..models import Channel, Item, Publication, PublicationStatus
 from ..timeutil import to_local, utcnow
-from .common import arg_int, blueprint, principal, session_, visible_opds
+from .common import arg_int, blueprint, principal, session_, status_label, visible_opds
 
 bp = blueprint("ui_calendar", __name__)
 
 #: Posts listed per day cell; the rest are counted with a link to the queue.
 PER_DAY = 6
-SHOWN = [s for s in PublicationStatus if s not in (PublicationStatus.CANCELLED,)]
 
 
 def _start(view: str, anchor: date) -> tuple[date, date]:
@@ -58,7 +57,7 @@ def index() -> str:
                Publication.url, Item.title, Channel.name.label("channel_name"))
         .join(Item, Item.id == Publication.item_id)
         .join(Channel, Channel.id == Publication.channel_id)
-        .where(p.scope(Publication.opd_id), Publication.status.in_(SHOWN),
+        .where(p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED,
                Publication.due_at >= lo - timedelta(days=1), Publication.due_at < hi,
                when >= lo, when < hi)
         .order_by(Publication.due_at)
@@ -71,17 +70,24 @@ def index() -> str:
     counts: dict[date, int] = defaultdict(int)
     per_channel: dict[tuple[int, date], list[Any]] = defaultdict(list)
     channel_names: dict[int, str] = {}
+    labels: dict[str, str] = {}
     for row in s.execute(query):
         local = to_local(row.published_at or row.due_at, by_id[row.opd_id].timezone
                          if row.opd_id in by_id else tz)
         day = local.date()
         counts[day] += 1
-        entry = {"row": row, "time": local.strftime("%H:%M")}
-        if len(days[day]) < PER_DAY:
-            days[day].append(entry)
         if view == "week":
-            per_channel[(row.channel_id, day)].append(entry)
+            cell = per_channel[(row.channel_id, day)]
             channel_names[row.channel_id] = row.channel_name
+            if len(cell) >= PER_DAY:
+                continue
+        elif len(days[day]) >= PER_DAY:
+            continue
+        if row.status not in labels:
+            labels[row.status] = status_label(row.status)
+        entry = {"row": row, "time": f"{local.hour:02d}:{local.minute:02d}",
+                 "label": labels[row.status]}
+        (cell if view == "week" else days[day]).append(entry)
     all_days = [start + timedelta(days=i) for i in range((end - start).days)]
     step = timedelta(days=28 if view == "month" else 7)
     prev_anchor = (anchor.replace(day=1) - timedelta(days=1)) if view == "month" else anchor - step

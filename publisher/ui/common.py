@@ -14,7 +14,7 @@ from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -128,15 +128,18 @@ class Page:
         return f"{request.path}?{urlencode(args)}"
 
 
-def paginate(s: Session, query: Select[Any], *, scalars: bool = True,
-             size: int = PAGE_SIZE) -> Page:
-    """OFFSET pagination with a total count (queries are indexed and scoped)."""
+def paginate(s: Session, query: Any, *, scalars: bool = True,
+             size: int = PAGE_SIZE, count: Any = None) -> Page:
+    """OFFSET pagination with a total count (queries are indexed and scoped); ``count`` is a
+    cheaper query counting the same rows (e.g. without the joins that only add columns)."""
     page = max(1, arg_int("page") or 1)
-    total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    counting = count if count is not None else select(func.count()).select_from(
+        query.order_by(None).subquery())
+    total = s.scalar(counting) or 0
     pages = max(1, math.ceil(total / size))
     page = min(page, pages)
-    limited = query.limit(size).offset((page - 1) * size)
-    rows = list(s.scalars(limited)) if scalars else list(s.execute(limited))
+    limited: Any = query.limit(size).offset((page - 1) * size)
+    rows: list[Any] = list(s.scalars(limited).all() if scalars else s.execute(limited).all())
     return Page(rows, page, pages, total)
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, lazyload, load_only
 
 from ..models import Channel, Item, Publication, PublicationStatus, Role
@@ -29,6 +29,7 @@ def index() -> str:
     s, p = session_(), principal()
     opds = visible_opds(s, p)
     by_id = {o.id: o for o in opds}
+    counting = select(func.count()).select_from(Publication).where(p.scope(Publication.opd_id))
     query = (
         select(Publication)
         .join(Publication.item)
@@ -42,21 +43,27 @@ def index() -> str:
     status = request.args.get("status", "")
     if status in set(PublicationStatus):
         query = query.where(Publication.status == status)
+        counting = counting.where(Publication.status == status)
     opd_id = arg_int("opd")
     if opd_id:
         query = query.where(Publication.opd_id == opd_id)
+        counting = counting.where(Publication.opd_id == opd_id)
     channel_id = arg_int("channel")
     if channel_id:
         query = query.where(Publication.channel_id == channel_id)
+        counting = counting.where(Publication.channel_id == channel_id)
     tz = by_id[opd_id].timezone if opd_id in by_id else "Asia/Jakarta"
     start, end = _day(request.args.get("from", "")), _day(request.args.get("to", ""))
     if start:
-        query = query.where(Publication.due_at >= datetime.combine(start, time(), ZoneInfo(tz)))
+        since = datetime.combine(start, time(), ZoneInfo(tz))
+        query = query.where(Publication.due_at >= since)
+        counting = counting.where(Publication.due_at >= since)
     if end:
-        query = query.where(
-            Publication.due_at < datetime.combine(end + timedelta(days=1), time(), ZoneInfo(tz)))
+        until = datetime.combine(end + timedelta(days=1), time(), ZoneInfo(tz))
+        query = query.where(Publication.due_at < until)
+        counting = counting.where(Publication.due_at < until)
     query = query.order_by(Publication.due_at.desc(), Publication.id.desc())
-    page = paginate(s, query)
+    page = paginate(s, query, count=counting)
     channels = list(s.scalars(select(Channel).where(p.scope(Channel.opd_id))
                               .order_by(Channel.name)))
     return render_template(

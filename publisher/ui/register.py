@@ -11,19 +11,24 @@ from flask import Response, flash, g, render_template, request
 from flask_babel import gettext as _
 
 from .. import register as dip
-from ..services.errors import ServiceError
+from ..services.errors import Invalid, ServiceError
 from .common import Page, arg_int, blueprint, principal, session_, visible_opds
 
 bp = blueprint("ui_register", __name__)
 ROWS_PER_PAGE = 100
 
 
-def _build() -> tuple[Any, Any, list[Any]]:
+def _build(allow_all: bool = False) -> tuple[Any, Any, list[Any]]:
+    """The register of ``?opd=`` (default: the user's first OPD); ``?opd=all`` (downloads
+    only) is every OPD the user sees, which is too long to show as one page."""
     s, p = session_(), principal()
     opds = visible_opds(s, p)
     by_id = {o.id: o for o in opds}
     opd_id = arg_int("opd")
-    opd = by_id.get(opd_id) if opd_id else (opds[0] if len(opds) == 1 else None)
+    everything = allow_all and request.args.get("opd") == "all"
+    opd = None if everything else (by_id.get(opd_id or 0) or (opds[0] if opds else None))
+    if opd is None and not everything:
+        raise Invalid("Anda belum memiliki OPD", field="opd")
     runtime = g.runtime
     tz = opd.timezone if opd else runtime.settings.timezone
     year, semester = dip.parse_period(request.args.get("year"), request.args.get("semester"), tz)
@@ -63,7 +68,7 @@ def download(fmt: str) -> Response:
     if fmt not in ("csv", "xlsx"):
         return Response(_("Format tidak dikenal: pilih csv atau xlsx."), status=404)
     try:
-        register, _opd, _opds = _build()
+        register, _opd, _opds = _build(allow_all=True)
     except ServiceError as exc:
         return Response(exc.message, status=422, mimetype="text/plain")
     body = dip.render(register, fmt)

@@ -13,6 +13,7 @@ from flask import Flask
 AREAS: list[str] = [
     "publisher.site",
     "publisher.api",
+    "publisher.ui",
 ]
 
 
