@@ -219,6 +219,26 @@ def test_gps_exif_xmp_and_icc_are_gone() -> None:
         assert not opened(variant).getexif().get_ifd(ExifTags.IFD.GPSInfo)
 
 
+def test_comments_and_text_chunks_are_gone() -> None:
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_text("Author", "secret-author-name")
+    text.add_itxt("Comment", "secret-itxt-comment")
+    sources = [
+        encoded(picture((300, 200)), "JPEG", comment=b"secret-jpeg-comment"),
+        encoded(picture((300, 200)), "PNG", pnginfo=text),
+    ]
+    for data in sources:
+        assert b"secret-" in data
+        for variant in (
+            normalize_upload(data, alt_text=ALT),
+            make_variant(data, "website", alt_text=ALT),
+        ):
+            assert b"secret-" not in variant.data
+            assert_clean(variant)
+
+
 def test_exif_orientation_6_is_applied() -> None:
     raw = picture((400, 200))
     ImageDraw.Draw(raw).rectangle((0, 0, 40, 40), fill=(0, 255, 0))  # marker at stored top-left
