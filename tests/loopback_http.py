@@ -27,6 +27,7 @@ class LoopbackServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 1 << 16  # headers and body in one write (no Nagle/delayed-ACK stalls)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

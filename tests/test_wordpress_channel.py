@@ -53,7 +53,7 @@ def make_ctx(tmp_path: Path, *, with_image: bool = True, title: str | None = Non
         id=int(time.time() * 1000) % 10**9, opd_id=1, slug=f"jadwal-posyandu-{tag}",
         title=title or f"Jadwal Posyandu & imunisasi {tag}",
         body_html="<p>Posyandu dibuka <strong>pukul 08.00</strong>.</p>",
-        body_text="Posyandu dibuka pukul 08.00.", summary=f"Ringkasan jadwal {tag}",
+        summary=f"Ringkasan jadwal {tag}",
         category="berkala", link="", version=1, content_hash=uuid.uuid4().hex * 2,
         site_url=f"http://127.0.0.1:5000/o/dinkes/{tag}",
     )

@@ -10,9 +10,10 @@ took over) writes nothing, and nothing is posted twice across workers and restar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,9 @@ LEASE_SECONDS = 600
 CLAIM_BATCH = 64
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+#: On SQLite one writer at a time anyway: queueing the fetch threads on a Python lock wakes
+#: them at once, where SQLite's busy handler sleeps in steps of up to 100 ms.
+_SQLITE_WRITE = threading.Lock()
 #: Statuses whose due time occupies a channel's slot (for spreading bursts).
 _BUSY = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.HELD,
          PublicationStatus.SENDING, PublicationStatus.PROCESSING, PublicationStatus.PUBLISHED)
@@ -59,6 +63,20 @@ class SourceJob:
     seeded: bool
     created_at: datetime
     poll_interval_seconds: int
+    had_error: bool = False
+
+
+@dataclass
+class Prepared:
+    """The network half of a poll, done with no session open: what to write next."""
+
+    job: SourceJob
+    status: str  # "not_modified", "ok", "error"
+    etag: str | None = None
+    last_modified: str | None = None
+    decision: Decision | None = None
+    images: dict[str, StoredImage | None] = field(default_factory=dict)
+    error: str = ""
 
 
 @dataclass
@@ -93,13 +111,14 @@ def claim_sources(db: Any, worker_id: str, limit: int, now: datetime,
         .where(FeedSource.id.in_(due.scalar_subquery()))
         .values(claimed_by=worker_id, lease_until=now + timedelta(seconds=lease_seconds))
         .returning(FeedSource.id, FeedSource.url, FeedSource.etag, FeedSource.last_modified,
-                   FeedSource.seeded, FeedSource.created_at, FeedSource.poll_interval_seconds)
+                   FeedSource.seeded, FeedSource.created_at, FeedSource.poll_interval_seconds,
+                   FeedSource.error_count)
         .execution_options(synchronize_session=False)
     )
     with db.write_conn() as conn:
         rows = conn.execute(statement).all()
     return [SourceJob(r.id, r.url, r.etag, r.last_modified, r.seeded, r.created_at,
-                      r.poll_interval_seconds) for r in rows]
+                      r.poll_interval_seconds, bool(r.error_count)) for r in rows]
 
 
 def _own(session: Any, job: SourceJob, worker_id: str) -> FeedSource | None:
@@ -114,37 +133,72 @@ def _own(session: Any, job: SourceJob, worker_id: str) -> FeedSource | None:
 # --- one source -------------------------------------------------------------------------------
 
 
-def poll_source(runtime: Any, job: SourceJob, worker_id: str,
-                http: requests.Session | None = None) -> PollResult:
-    """Poll one claimed source and record the outcome; never raises for a bad feed."""
+def prepare(runtime: Any, job: SourceJob, http: requests.Session) -> Prepared:
+    """Fetch, parse and decide for one claimed source, and fetch the new entries' images.
+
+    Opens no write transaction (one short read of the entries seen); never raises.
+    """
     settings = runtime.settings
-    own_http = http is None
-    http = http or safe_session(settings)
     try:
         try:
             got = fetch(job.url, settings, etag=job.etag, last_modified=job.last_modified,
                         max_bytes=FEED_MAX_BYTES, accept=FEED_ACCEPT, session=http)
         except OutboundError as exc:
-            return _finish_error(runtime, job, worker_id, exc.message)
+            return Prepared(job, "error", error=exc.message)
         if got.not_modified:
-            return _finish_ok(runtime, job, worker_id, got.etag, got.last_modified, None, {})
+            return Prepared(job, "not_modified", got.etag, got.last_modified)
         try:
             feed = parse_feed(got.content, url=got.url, content_type=got.headers.get(
                 "content-type", ""))
         except FeedParseError as exc:
-            return _finish_error(runtime, job, worker_id, exc.message)
+            return Prepared(job, "error", error=exc.message)
         decision = _decide(runtime.db, job, feed.entries)
-        images: dict[str, StoredImage | None] = {}
-        for entry in decision.post:
-            images[entry.key] = entry_image(entry, settings, http)
-        return _finish_ok(runtime, job, worker_id, got.etag, got.last_modified, decision, images)
+        images = {entry.key: entry_image(entry, settings, http) for entry in decision.post}
+        return Prepared(job, "ok", got.etag, got.last_modified, decision, images)
     except Exception as exc:  # one broken source must never stop the others
         log.exception("feed source %s: poll failed", job.id)
-        return _finish_error(runtime, job, worker_id,
-                             f"Kesalahan tak terduga saat memeriksa feed: {type(exc).__name__}")
+        return Prepared(job, "error",
+                        error=f"Kesalahan tak terduga saat memeriksa feed: {type(exc).__name__}")
+
+
+def record(runtime: Any, worker_id: str, prepared: Prepared) -> PollResult:
+    """Write one prepared poll (entries seen, items, the source's state) if the lease is ours."""
+    if prepared.status == "error":
+        return _finish_error(runtime, prepared.job, worker_id, prepared.error)
+    return _finish_ok(runtime, prepared.job, worker_id, prepared.etag, prepared.last_modified,
+                      prepared.decision, prepared.images)
+
+
+def poll_source(runtime: Any, job: SourceJob, worker_id: str,
+                http: requests.Session | None = None) -> PollResult:
+    """Poll one claimed source and record the outcome; never raises for a bad feed."""
+    own_http = http is None
+    session = http or safe_session(runtime.settings)
+    try:
+        return record(runtime, worker_id, prepare(runtime, job, session))
     finally:
         if own_http:
-            http.close()
+            session.close()
+
+
+def record_unchanged(runtime: Any, worker_id: str, batch: list[Prepared]) -> int:
+    """Write many 304 answers (sources without an error to clear) in one transaction."""
+    if not batch:
+        return 0
+    now = utcnow()
+    written = 0
+    with _writer(runtime.db), runtime.db.write_conn() as conn:
+        for p in batch:
+            done = conn.execute(
+                update(FeedSource)
+                .where(FeedSource.id == p.job.id, FeedSource.claimed_by == worker_id)
+                .values(etag=p.etag, last_modified=p.last_modified, last_polled_at=now,
+                        last_success_at=now, claimed_by=None, lease_until=None,
+                        next_poll_at=now + timedelta(seconds=p.job.poll_interval_seconds))
+                .execution_options(synchronize_session=False)
+            )
+            written += done.rowcount or 0
+    return written
 
 
 def _decide(db: Any, job: SourceJob, entries: tuple[FeedEntry, ...]) -> Decision:
@@ -189,7 +243,7 @@ def _finish_ok(runtime: Any, job: SourceJob, worker_id: str, etag: str | None,
     actor = audit.Actor.worker(worker_id)
     now = utcnow()
     result = PollResult(job.id, "not_modified" if decision is None else "ok")
-    with runtime.db.write() as session:
+    with _writer(runtime.db), runtime.db.write() as session:
         source = _own(session, job, worker_id)
         if source is None:
             return PollResult(job.id, "lost_lease")
@@ -225,7 +279,7 @@ def _finish_ok(runtime: Any, job: SourceJob, worker_id: str, etag: str | None,
 
 def _finish_error(runtime: Any, job: SourceJob, worker_id: str, message: str) -> PollResult:
     now = utcnow()
-    with runtime.db.write() as session:
+    with _writer(runtime.db), runtime.db.write() as session:
         source = _own(session, job, worker_id)
         if source is None:
             return PollResult(job.id, "lost_lease", error=message)
@@ -242,6 +296,10 @@ def _finish_error(runtime: Any, job: SourceJob, worker_id: str, message: str) ->
         source.lease_until = None
     log.info("feed source %s: %s", job.id, message)
     return PollResult(job.id, "error", error=message)
+
+
+def _writer(db: Any) -> Any:
+    return _SQLITE_WRITE if db.dialect == "sqlite" else contextlib.nullcontext()
 
 
 def _seen(source_id: int, entry: FeedEntry, item_id: int | None, now: datetime) -> FeedEntrySeen:
@@ -267,31 +325,46 @@ def poll_due_feeds(runtime: Any, worker_id: str, *, concurrency: int = 8,
 
     ``runtime`` is the process's :class:`publisher.runtime.Runtime` (db, settings). Safe to
     call from any number of workers at once: each source is polled by exactly one of them.
+    Threads do the network half (:func:`prepare`); this thread writes the results, one
+    transaction per changed source and one per batch of unchanged (304) sources.
     """
     local = threading.local()
     sessions: list[requests.Session] = []
     lock = threading.Lock()
 
-    def run(job: SourceJob) -> PollResult:
+    def run(job: SourceJob) -> Prepared:
         http = getattr(local, "http", None)
         if http is None:
             http = local.http = safe_session(runtime.settings, pool_maxsize=4)
             with lock:
                 sessions.append(http)
-        return poll_source(runtime, job, worker_id, http)
+        return prepare(runtime, job, http)
 
     polled = 0
+    unchanged: list[Prepared] = []
+    pending: set[Future[Prepared]] = set()
+    exhausted = False
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency),
                                 thread_name_prefix="feed") as pool:
             while True:
-                jobs = claim_sources(runtime.db, worker_id, batch, utcnow())
-                if not jobs:
+                if not exhausted and len(pending) <= batch // 2:
+                    jobs = claim_sources(runtime.db, worker_id, batch, utcnow())
+                    exhausted = not jobs
+                    pending.update(pool.submit(run, job) for job in jobs)
+                if not pending:
                     break
-                for outcome in pool.map(run, jobs):
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    prepared = future.result()
                     polled += 1
-                    if outcome.status == "error":
-                        log.debug("feed %s: %s", outcome.source_id, outcome.error)
+                    if prepared.status == "not_modified" and not prepared.job.had_error:
+                        unchanged.append(prepared)
+                    else:
+                        record(runtime, worker_id, prepared)
+                if len(unchanged) >= batch or (not pending and unchanged):
+                    record_unchanged(runtime, worker_id, unchanged)
+                    unchanged = []
     finally:
         for http in sessions:
             http.close()
