@@ -70,21 +70,28 @@ class Worker:
         log.info("worker %s started", self.worker_id)
 
     def dispatch(self) -> None:
-        """Drain due publications, then arrange a run at the next due time if it is close."""
+        """Drain due publications, then arrange a run at the next due time if it comes
+        before the next tick (so a publication due at T starts at T, not up to 1 s later)."""
         try:
-            self.dispatcher.drain()
-            if self.dispatcher.stopping.is_set():
-                return
-            due = next_due(self.runtime.db)
-            if due is not None and due <= utcnow() + timedelta(seconds=TICK_SECONDS):
-                self._run_at(due)
+            while not self.dispatcher.stopping.is_set():
+                if self.dispatcher.drain() is None:
+                    return  # the running drain picks up what is due
+                due = next_due(self.runtime.db)
+                now = utcnow()
+                if due is None or due > now + timedelta(seconds=TICK_SECONDS):
+                    return
+                if due > now + timedelta(milliseconds=5):
+                    self._run_at(due)
+                    return
+                # already due again (work arrived while draining): drain once more
         except Exception:  # keep ticking; the error is in the log and the rows are intact
             log.exception("dispatch failed")
 
     def _run_at(self, when: datetime) -> None:
         try:
             self.scheduler.add_job(self.dispatch, "date", run_date=max(when, utcnow()),
-                                   id="dispatch-next", replace_existing=True)
+                                   id=f"dispatch-at-{when.timestamp():.3f}",
+                                   replace_existing=True)
         except Exception:  # the scheduler is shutting down
             log.debug("could not schedule dispatch-next", exc_info=True)
 

@@ -48,10 +48,11 @@ class Dispatcher:
 
     # --- one pass ---------------------------------------------------------------------------
 
-    def drain(self) -> int:
-        """Send everything due now; returns how many outcomes were recorded."""
+    def drain(self) -> int | None:
+        """Send everything due now; returns how many outcomes were recorded, or None when
+        another thread of this process is already draining."""
         if not self._lock.acquire(blocking=False):
-            return 0  # another thread of this process is already draining
+            return None
         try:
             return self._drain()
         finally:

@@ -1,0 +1,82 @@
+"""The scheduler starts publications on time and stops cleanly."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from publisher.channels.webhook import new_signing_secret
+from publisher.models import Publication, PublicationStatus, Role
+from publisher.scheduler import Worker
+from publisher.services import items
+from publisher.timeutil import utcnow
+
+from .factories import Factory
+from .webhook_receiver import WebhookReceiver
+
+
+def _wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_publication_due_at_t_starts_within_a_second(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    opd = make.opd("Dinas Kesehatan", timezone="Asia/Makassar")
+    editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
+    site = make.channel(opd, "site")
+    worker = Worker(runtime, "latency-test")
+    worker.start()
+    try:
+        time.sleep(1.5)  # an idle, running scheduler
+        due = utcnow() + timedelta(seconds=2.5)
+        item = make.item(editor, opd, [site.id], schedule={"mode": "at", "at": due.isoformat()})
+        with runtime.db.write() as s:
+            items.submit_item(s, editor.principal, runtime.settings, item.id)
+        with runtime.db.write() as s:
+            items.approve_item(s, approver.principal, runtime.settings, item.id)
+
+        def published() -> bool:
+            with runtime.db.read() as s:
+                return s.scalar(select(Publication.status).where(
+                    Publication.item_id == item.id)) == PublicationStatus.PUBLISHED
+
+        assert _wait(published, 15)
+        with runtime.db.read() as s:
+            pub = s.scalars(select(Publication).where(Publication.item_id == item.id)).one()
+            lateness = (pub.started_at - pub.due_at).total_seconds()
+        assert 0 <= lateness < 1.0, f"started {lateness:.3f} s after its due time"
+    finally:
+        worker.stop(5)
+
+
+def test_stop_finishes_sends_in_flight_and_keeps_the_rest(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    secret = new_signing_secret()
+    with WebhookReceiver(secret, delay=0.6) as receiver:
+        opd = make.opd()
+        editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
+        hook = make.channel(opd, "webhook", config={"url": receiver.url},
+                            secrets={"signing_secret": secret})
+        for _ in range(40):
+            make.published_item(editor, approver, opd, [hook.id])
+        runtime.settings.concurrency = 4
+        worker = Worker(runtime, "stop-test")
+        worker.start()
+        assert _wait(lambda: sum(receiver.deliveries.values()) >= 1, 20)
+        worker.stop(grace_seconds=10)
+        delivered = set(receiver.stored)
+    with runtime.db.read() as s:
+        rows = s.execute(select(Publication.status, Publication.fingerprint,
+                                Publication.claimed_by)).all()
+    statuses = {r.status for r in rows}
+    assert PublicationStatus.SENDING not in statuses, "stop left a claimed publication"
+    published = {r.fingerprint for r in rows if r.status == PublicationStatus.PUBLISHED}
+    assert published == delivered, "every delivery in flight was finished and recorded"
+    waiting = [r for r in rows if r.status in (PublicationStatus.SCHEDULED,
+                                               PublicationStatus.RETRYING)]
+    assert len(published) + len(waiting) == 40 and waiting, "the rest wait for the next worker"
