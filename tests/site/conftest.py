@@ -69,6 +69,23 @@ class World:
             s.execute(update(Item).where(Item.id == item_id).values(**values))
 
 
+_HASHES: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _one_scrypt_per_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash each test password once per run (a real scrypt hash, reused as-is): users here
+    only need to exist, and scrypt is most of a site test's setup time."""
+    real = admin.hash_password
+
+    def cached(password: str) -> str:
+        if password not in _HASHES:
+            _HASHES[password] = real(password)
+        return _HASHES[password]
+
+    monkeypatch.setattr(admin, "hash_password", cached)
+
+
 def person_in(runtime: Runtime, username: str, role: str, opds: list[Opd]) -> Person:
     """A user holding ``role`` in each of ``opds`` (one password hash for all: tests stay
     fast), without an API token."""
