@@ -12,6 +12,7 @@ from .. import audit
 from ..models import AuditEvent
 from ..services.errors import Forbidden
 from . import common
+from . import outputs as out
 from .common import PageArgs, TimeRangeArgs
 from .serialize import audit_out
 
@@ -30,7 +31,7 @@ class AuditListArgs(PageArgs, TimeRangeArgs):
 
 @blp.route("", methods=["GET"])
 @blp.arguments(AuditListArgs, location="query")
-@blp.response(200)
+@blp.response(200, out.AuditPage)
 def list_events(args: dict[str, Any]) -> dict[str, Any]:
     """Audit events, newest first; users of an OPD see only their OPDs' events."""
     sess, who = common.session(), common.principal()
@@ -54,7 +55,7 @@ def list_events(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/verify", methods=["GET"])
-@blp.response(200)
+@blp.response(200, out.VerifyOut)
 def verify() -> dict[str, Any]:
     """Walk the whole chain; name every edited, deleted or reordered event."""
     who = common.principal()

@@ -23,6 +23,7 @@ from ..services.auditing import record
 from ..services.errors import Conflict, Forbidden
 from ..timeutil import utcnow
 from . import common
+from . import outputs as out
 from .common import OpdRef
 from .serialize import channel_out
 
@@ -69,7 +70,7 @@ class Channels(MethodView):
     """The channels the user may see."""
 
     @blp.arguments(ChannelListArgs, location="query")
-    @blp.response(200)
+    @blp.response(200, out.ChannelList)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List channels (optionally of one OPD)."""
         sess, who = common.session(), common.principal()
@@ -80,7 +81,7 @@ class Channels(MethodView):
         return {"items": [_out(c) for c in service.list_channels(sess, who, opd_id)]}
 
     @blp.arguments(ChannelCreateSchema)
-    @blp.response(201)
+    @blp.response(201, out.ChannelOut)
     def post(self, data: dict[str, Any]) -> Any:
         """Add a channel to an OPD (approvers and admins)."""
         sess, who = common.session(), common.principal()
@@ -100,13 +101,13 @@ class Channels(MethodView):
 class ChannelResource(MethodView):
     """One channel."""
 
-    @blp.response(200)
+    @blp.response(200, out.ChannelOut)
     def get(self, channel_id: int) -> dict[str, Any]:
         """A channel (secrets: names only)."""
         return _out(service.get_channel(common.session(), common.principal(), channel_id))
 
     @blp.arguments(ChannelWriteSchema)
-    @blp.response(200)
+    @blp.response(200, out.ChannelOut)
     def patch(self, data: dict[str, Any], channel_id: int) -> dict[str, Any]:
         """Change a channel; new secrets reconnect it (held publications are released)."""
         sess = common.session()
@@ -140,7 +141,7 @@ class ChannelResource(MethodView):
 
 
 @blp.route("/<int:channel_id>/test", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.ChannelTestOut)
 def test_channel(channel_id: int) -> dict[str, Any]:
     """Check that the channel can publish (credentials, reachability); records its health."""
     rt, who = common.runtime(), common.principal()
@@ -167,13 +168,13 @@ def test_channel(channel_id: int) -> dict[str, Any]:
             channel.credential_expires_at = health.expires_at
         record(sess, who, "channel.tested", channel=channel,
                result="ok" if health.ok else "failed", error="" if health.ok else health.detail)
-        out = _out(channel)
+        channel_json = _out(channel)
     return {"ok": health.ok, "detail": health.detail, "scopes": list(health.scopes),
-            "expires_at": common.iso(health.expires_at), "channel": out}
+            "expires_at": common.iso(health.expires_at), "channel": channel_json}
 
 
 @blp.route("/<int:channel_id>/pause", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.ChannelOut)
 def pause(channel_id: int) -> dict[str, Any]:
     """Stop sending to the channel; its publications are held, not dropped."""
     sess = common.session()
@@ -183,7 +184,7 @@ def pause(channel_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:channel_id>/resume", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.ChannelResumedOut)
 def resume(channel_id: int) -> dict[str, Any]:
     """Resume a paused channel; held publications are scheduled again."""
     sess = common.session()

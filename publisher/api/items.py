@@ -15,6 +15,7 @@ from ..payloads import context_for_item
 from ..services import items as service
 from ..services.errors import Invalid
 from . import common
+from . import outputs as out
 from .schemas import (
     CommentSchema,
     ItemCreateSchema,
@@ -47,7 +48,7 @@ class Items(MethodView):
     """The items the user may see."""
 
     @blp.arguments(ItemListArgs, location="query")
-    @blp.response(200)
+    @blp.response(200, out.ItemPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List items (filters: opd, status, category, q, from/to on ``date_field``)."""
         sess, who = common.session(), common.principal()
@@ -77,7 +78,7 @@ class Items(MethodView):
         return {"items": [item_out(i, base) for i in rows], **page}
 
     @blp.arguments(ItemCreateSchema)
-    @blp.response(201)
+    @blp.response(201, out.ItemDetailOut)
     def post(self, data: dict[str, Any]) -> Any:
         """Draft an item in an OPD (with DIP columns, category, targets and schedule)."""
         sess, who = common.session(), common.principal()
@@ -95,13 +96,13 @@ class Items(MethodView):
 class ItemResource(MethodView):
     """One item."""
 
-    @blp.response(200)
+    @blp.response(200, out.ItemDetailOut)
     def get(self, item_id: int) -> dict[str, Any]:
         """An item with its publications and versions."""
         return _detail(service.get_item(common.session(), common.principal(), item_id))
 
     @blp.arguments(ItemPatchSchema)
-    @blp.response(200)
+    @blp.response(200, out.ItemDetailOut)
     def patch(self, data: dict[str, Any], item_id: int) -> dict[str, Any]:
         """Change an item's content or targets (only the fields given)."""
         sess = common.session()
@@ -113,7 +114,7 @@ class ItemResource(MethodView):
 
 
 @blp.route("/<int:item_id>/submit", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.ItemDetailOut)
 def submit(item_id: int) -> dict[str, Any]:
     """Send a draft for approval (approved at once where the OPD needs no approval)."""
     sess = common.session()
@@ -124,7 +125,7 @@ def submit(item_id: int) -> dict[str, Any]:
 
 @blp.route("/<int:item_id>/approve", methods=["POST"])
 @blp.arguments(CommentSchema)
-@blp.response(200)
+@blp.response(200, out.ItemDetailOut)
 def approve(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Approve a submitted item (never your own); it fans out to its channels."""
     sess = common.session()
@@ -136,7 +137,7 @@ def approve(data: dict[str, Any], item_id: int) -> dict[str, Any]:
 
 @blp.route("/<int:item_id>/return", methods=["POST"])
 @blp.arguments(CommentSchema)
-@blp.response(200)
+@blp.response(200, out.ItemDetailOut)
 def return_(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Send a submitted item back to its drafter with a comment."""
     sess = common.session()
@@ -147,7 +148,7 @@ def return_(data: dict[str, Any], item_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:item_id>/cancel", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.ItemDetailOut)
 def cancel(item_id: int) -> dict[str, Any]:
     """Cancel the item and every publication that has not started sending."""
     sess = common.session()
@@ -158,7 +159,7 @@ def cancel(item_id: int) -> dict[str, Any]:
 
 @blp.route("/<int:item_id>/reschedule", methods=["POST"])
 @blp.arguments(ScheduleSchema)
-@blp.response(200)
+@blp.response(200, out.ItemDetailOut)
 def reschedule(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Move the item (and its publications not yet sending) to a new time."""
     if not data:
@@ -171,7 +172,7 @@ def reschedule(data: dict[str, Any], item_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:item_id>/preview", methods=["GET"])
-@blp.response(200)
+@blp.response(200, out.PreviewOut)
 def preview(item_id: int) -> dict[str, Any]:
     """For each target channel, exactly the payload that would be sent."""
     sess, rt = common.session(), common.runtime()

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
-from flask import url_for
+from flask import Request, url_for
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.utils import secure_filename
 
 from ..access import Principal
@@ -28,29 +30,44 @@ from ..services import items as item_service
 from ..services.auditing import record
 from ..services.errors import Forbidden, Invalid, NotFound
 from . import common
+from . import outputs as out
 from .common import OpdRef, PageArgs
 from .serialize import media_out
-
-blp = Blueprint("media", __name__, url_prefix="/api/v1/media",
-                description="Unggah gambar (dengan teks alternatif) untuk informasi publik")
 
 ALT_TEXT_MAX = 1000
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
 
-class UploadFormSchema(ma.Schema):
-    """Form fields of an upload."""
+class _MultipartParser(FlaskParser):
+    """webargs parser with a ``multipart`` location: form fields and files as one input,
+    so one schema validates (and documents) the whole upload."""
 
+    __location_map__ = dict(multipart="load_multipart", **FlaskParser.__location_map__)
+
+    def load_multipart(self, req: Request, schema: ma.Schema) -> Any:
+        """Form fields and files of a multipart/form-data request."""
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
+class _UploadBlueprint(Blueprint):
+    ARGUMENTS_PARSER = _MultipartParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "multipart": "multipart/form-data",
+    }
+
+
+class UploadSchema(ma.Schema):
+    """A multipart upload: the image and what it shows."""
+
+    file = Upload(required=True, metadata={"description": "JPEG, PNG, WebP, GIF atau HEIC"})
     alt_text = ma.fields.String(required=True, metadata={
         "description": "teks alternatif: apa yang tampak di gambar (wajib, aksesibilitas)"})
     item_id = ma.fields.Integer(metadata={"description": "lampirkan ke informasi ini"})
     opd = OpdRef(metadata={"description": "id atau slug OPD (tanpa item_id)"})
 
 
-class UploadFileSchema(ma.Schema):
-    """The image file."""
-
-    file = Upload(required=True, metadata={"description": "JPEG, PNG, WebP, GIF atau HEIC"})
+blp = _UploadBlueprint("media", __name__, url_prefix="/api/v1/media",
+                       description="Unggah gambar (dengan teks alternatif) untuk informasi publik")
 
 
 class MediaListArgs(PageArgs):
@@ -94,10 +111,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(UploadFormSchema, location="form")
-@blp.arguments(UploadFileSchema, location="files")
-@blp.response(201)
-def upload(form: dict[str, Any], files: dict[str, Any]) -> Any:
+@blp.arguments(UploadSchema, location="multipart")
+@blp.response(201, out.MediaOut)
+def upload(form: dict[str, Any]) -> Any:
     """Upload an image with its alt text, optionally attached to an item."""
     rt, who = common.runtime(), common.principal()
     settings = rt.settings
@@ -108,7 +124,7 @@ def upload(form: dict[str, Any], files: dict[str, Any]) -> Any:
         raise Invalid(f"teks alternatif paling banyak {ALT_TEXT_MAX} karakter", field="alt_text")
     with rt.db.read() as sess:
         opd_id, item_id = _target_opd(sess, who, form)
-    storage = files["file"]
+    storage = form["file"]
     data = storage.read(settings.max_upload_bytes + 1)
     # The pipeline's ImageError (413/415/422) becomes a problem naming the file.
     inspect_upload(data, max_bytes=settings.max_upload_bytes)
@@ -142,8 +158,8 @@ def upload(form: dict[str, Any], files: dict[str, Any]) -> Any:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    out = media_out(media, settings.public_base_url, _zone(sess, opd_id))
-    return out, 201, {"Location": url_for("media.get_media", media_id=media.id)}
+    body = media_out(media, settings.public_base_url, _zone(sess, opd_id))
+    return body, 201, {"Location": url_for("media.get_media", media_id=media.id)}
 
 
 def _zone(sess: Session, opd_id: int) -> str:
@@ -152,7 +168,7 @@ def _zone(sess: Session, opd_id: int) -> str:
 
 @blp.route("", methods=["GET"])
 @blp.arguments(MediaListArgs, location="query")
-@blp.response(200)
+@blp.response(200, out.MediaPage)
 def list_media(args: dict[str, Any]) -> dict[str, Any]:
     """Images of the OPDs the user may see (filters: opd, item)."""
     sess, who = common.session(), common.principal()
@@ -171,7 +187,7 @@ def list_media(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/<int:media_id>", methods=["GET"])
-@blp.response(200)
+@blp.response(200, out.MediaOut)
 def get_media(media_id: int) -> dict[str, Any]:
     """One image's metadata and public URL."""
     sess, who = common.session(), common.principal()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..models import Opd
 from ..services import admin
 from . import common
+from . import outputs as out
 from .common import OpdRef
 from .serialize import opd_out
 
@@ -37,7 +38,7 @@ class OpdCreateSchema(ma.Schema):
 class Opds(MethodView):
     """OPDs."""
 
-    @blp.response(200)
+    @blp.response(200, out.OpdList)
     def get(self) -> dict[str, Any]:
         """The OPDs the user may see."""
         sess, who = common.session(), common.principal()
@@ -45,7 +46,7 @@ class Opds(MethodView):
         return {"items": [opd_out(o) for o in rows]}
 
     @blp.arguments(OpdCreateSchema)
-    @blp.response(201)
+    @blp.response(201, out.OpdOut)
     def post(self, data: dict[str, Any]) -> Any:
         """Add an OPD (admin only)."""
         sess = common.session()
@@ -63,7 +64,7 @@ class Opds(MethodView):
 class OpdResource(MethodView):
     """One OPD."""
 
-    @blp.response(200)
+    @blp.response(200, out.OpdOut)
     def get(self, opd_id: int) -> dict[str, Any]:
         """An OPD the user may see."""
         from ..services.items import get_opd

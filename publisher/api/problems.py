@@ -162,7 +162,8 @@ def flatten_messages(messages: Any, prefix: str = "") -> Iterable[tuple[str, str
         yield prefix, str(messages)
 
 
-_LOCATIONS = ("json", "query", "form", "files", "headers", "path", "view_args", "json_or_form")
+_LOCATIONS = ("json", "query", "form", "files", "multipart", "headers", "path", "view_args",
+              "json_or_form")
 
 
 def _validation_errors(messages: Any) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..models import Opd, Publication
 from ..services import publications as service
 from . import common
+from . import outputs as out
 from .schemas import PublicationListArgs
 from .serialize import publication_out
 
@@ -29,7 +30,7 @@ def _out(pub: Publication) -> dict[str, Any]:
 
 @blp.route("", methods=["GET"])
 @blp.arguments(PublicationListArgs, location="query")
-@blp.response(200)
+@blp.response(200, out.PublicationPage)
 def list_publications(args: dict[str, Any]) -> dict[str, Any]:
     """List publications (filters: opd, status, channel, item, from/to on ``date_field``)."""
     sess, who = common.session(), common.principal()
@@ -58,14 +59,14 @@ def list_publications(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/<int:pub_id>", methods=["GET"])
-@blp.response(200)
+@blp.response(200, out.PublicationOut)
 def get_publication(pub_id: int) -> dict[str, Any]:
     """One publication."""
     return _out(service.get_publication(common.session(), common.principal(), pub_id))
 
 
 @blp.route("/<int:pub_id>/retry", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.PublicationOut)
 def retry(pub_id: int) -> dict[str, Any]:
     """Send a failed (or waiting) publication again now."""
     sess = common.session()
@@ -75,7 +76,7 @@ def retry(pub_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:pub_id>/cancel", methods=["POST"])
-@blp.response(200)
+@blp.response(200, out.PublicationOut)
 def cancel(pub_id: int) -> dict[str, Any]:
     """Cancel one publication until sending starts."""
     sess = common.session()

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from ..models import Opd, User
 from ..services.admin import describe_user
 from . import common
+from . import outputs as out
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users",
                 description="Pengguna yang sedang masuk")
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200)
+@blp.response(200, out.MeOut)
 def me() -> dict[str, Any]:
     """The signed-in user, their roles and the OPDs they can see."""
     sess, who = common.session(), common.principal()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from openapi_spec_validator import validate
 from sqlalchemy import text, update
 
 from publisher.appendonly import statements
@@ -159,6 +160,7 @@ def test_openapi_document(api, client) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 200
     doc = json.loads(response.data)
     assert doc["openapi"].startswith("3.")
+    validate(doc)  # a valid OpenAPI 3 document, not just JSON
     for path in ("/api/v1/items", "/api/v1/items/{item_id}", "/api/v1/items/{item_id}/approve",
                  "/api/v1/items/{item_id}/preview", "/api/v1/publications/{pub_id}/retry",
                  "/api/v1/channels/{channel_id}/test", "/api/v1/media", "/api/v1/audit/verify",
@@ -168,3 +170,7 @@ def test_openapi_document(api, client) -> None:  # type: ignore[no-untyped-def]
     create = doc["paths"]["/api/v1/items"]["post"]
     assert "requestBody" in create and "422" in create["responses"]
     assert "Problem" in json.dumps(doc["components"]["schemas"])
+    got = doc["paths"]["/api/v1/items/{item_id}"]["get"]["responses"]["200"]
+    assert got["content"]["application/json"]["schema"]["$ref"].endswith("/ItemDetailOut")
+    channel_schema = doc["components"]["schemas"]["ChannelOut"]["properties"]
+    assert "has_secrets" in channel_schema and "secrets" not in channel_schema
