@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..app import db_session
@@ -44,8 +44,10 @@ def int_param(name: str, default: int, minimum: int = 1) -> int:
 
 
 def site_name() -> str:
-    """The Pemda's name for the page header."""
-    return pemda_name(db_session())
+    """The Pemda's name for the page header (looked up once per request)."""
+    if "site_name" not in g:
+        g.site_name = pemda_name(db_session())
+    return str(g.site_name)
 
 
 def _helpers() -> dict[str, Any]:
