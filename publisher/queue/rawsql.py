@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -49,3 +49,33 @@ def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> No
     """Run ``sql`` (with ``{p}`` for each parameter marker) once per row."""
     if rows:
         conn.exec_driver_sql(sql.replace("{p}", placeholder(conn)), [tuple(r) for r in rows])
+
+
+def from_db_datetime(conn: Connection, value: Any) -> datetime | None:
+    """A UTCDateTime column value read by the driver, as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def from_db_date(value: Any) -> date | None:
+    """A Date column value read by the driver."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def from_db_json(value: Any) -> Any:
+    """A JSON column value read by the driver (psycopg already parses it)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def select_in(conn: Connection, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """Run ``sql`` whose ``{ids}`` is replaced by one marker per id; returns plain tuples."""
+    if not ids:
+        return []
+    marker = placeholder(conn)
+    statement = sql.replace("{ids}", ", ".join([marker] * len(ids)))
+    return [tuple(row) for row in conn.exec_driver_sql(statement, tuple(ids))]
