@@ -95,8 +95,6 @@ def _opened(migrate_schema: bool = True, **overrides: Any) -> Iterator[Runtime]:
         settings = Settings.from_env(**overrides)
         _configure_logging(settings.log_level)
         runtime = Runtime(settings)
-    except ConfigError as exc:
-        raise UserError(f"konfigurasi tidak valid (invalid configuration): {exc}") from None
     except ArgumentError as exc:
         raise UserError(f"PUBLISHER_DATABASE_URL tidak valid: {exc}") from None
     except ImportError as exc:
