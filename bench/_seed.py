@@ -13,7 +13,9 @@ from publisher.runtime import Runtime
 from publisher.services import admin, channels
 
 
-def seed_opd_and_channel(rt: Runtime, kind: str, config: dict[str, Any] | None = None) -> tuple[int, int]:
+def seed_opd_and_channel(
+    rt: Runtime, kind: str, config: dict[str, Any] | None = None
+) -> tuple[int, int]:
     """One OPD and one channel of ``kind``; returns (opd_id, channel_id)."""
     from publisher.access import Principal
     from publisher.models import Role

@@ -26,16 +26,16 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._seed import seed_opd_and_channel, seed_publications  # noqa: E402
-from publisher import channels  # noqa: E402
-from publisher.channels.base import Channel, Payload, Receipt, RenderContext  # noqa: E402
-from publisher.config import Settings  # noqa: E402
-from publisher.db import Database  # noqa: E402
-from publisher.migrate import upgrade  # noqa: E402
-from publisher.models import AuditEvent, Publication, PublicationStatus  # noqa: E402
-from publisher.runtime import Runtime  # noqa: E402
-from publisher.scheduler import Worker  # noqa: E402
-from publisher.timeutil import utcnow  # noqa: E402
+from bench._seed import seed_opd_and_channel, seed_publications
+from publisher import channels
+from publisher.channels.base import Channel, Payload, Receipt, RenderContext
+from publisher.config import Settings
+from publisher.db import Database
+from publisher.migrate import upgrade
+from publisher.models import AuditEvent, Publication, PublicationStatus
+from publisher.runtime import Runtime
+from publisher.scheduler import Worker
+from publisher.timeutil import utcnow
 
 
 @channels.register
@@ -95,7 +95,9 @@ def fresh_database(backend: str, workdir: Path) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-def run(backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any]) -> dict[str, float]:
+def run(
+    backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any]
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         settings = Settings(instance_path=workdir, database_url=fresh_database(backend, workdir),
@@ -151,7 +153,9 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
-    backends = ["sqlite"] + (["postgresql"] if os.environ.get("PUBLISHER_BENCH_POSTGRES_URL") else [])
+    backends = ["sqlite"]
+    if os.environ.get("PUBLISHER_BENCH_POSTGRES_URL"):
+        backends.append("postgresql")
     for backend in backends:
         show(f"no-op channel, {backend}, 1 process", run(backend, "noop", args.n, 32, {}))
     if args.skip_http:

@@ -86,6 +86,7 @@ class Principal:
         """OPD ids the user may draft in (None: all)."""
         if self.is_admin:
             return None
-        return sorted(o for o in self.roles.get(Role.EDITOR, frozenset()) if o is not None) + sorted(
-            o for o in self.roles.get(Role.APPROVER, frozenset()) if o is not None
+        drafting = self.roles.get(Role.EDITOR, frozenset()) | self.roles.get(
+            Role.APPROVER, frozenset()
         )
+        return sorted(o for o in drafting if o is not None)

@@ -66,7 +66,8 @@ def get_runtime(app: Flask | None = None) -> Runtime:
     """The Runtime of the current (or given) app."""
     from flask import current_app
 
-    return (app or current_app).extensions["publisher"]  # type: ignore[no-any-return]
+    runtime: Runtime = (app or current_app).extensions["publisher"]
+    return runtime
 
 
 def db_session() -> Session:

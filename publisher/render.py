@@ -68,7 +68,9 @@ class Renderer:
         if self._load_overrides is None:
             self._overrides = {}
             return
-        compiled = {key: self.sandbox.from_string(body) for key, body in self._load_overrides().items()}
+        compiled = {
+            key: self.sandbox.from_string(body) for key, body in self._load_overrides().items()
+        }
         with self._lock:
             self._overrides = compiled
 

@@ -37,7 +37,9 @@ class Runtime:
 
     def channel_info(self, row: Channel | dict[str, Any]) -> ChannelInfo:
         """Copy a channel row (ORM object or mapping) out of the session, secrets decrypted."""
-        get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+        def get(key: str) -> Any:
+            return row[key] if isinstance(row, dict) else getattr(row, key)
+
         return ChannelInfo(
             id=get("id"), opd_id=get("opd_id"), kind=get("kind"), name=get("name"),
             status=get("status"), config=dict(get("config") or {}),

@@ -153,7 +153,9 @@ def _guarded(job_id: str, func: Callable[[], Any]) -> Callable[[], None]:
     return run
 
 
-def live_workers(runtime: Runtime, within: timedelta = timedelta(seconds=60)) -> list[WorkerHeartbeat]:
+def live_workers(
+    runtime: Runtime, within: timedelta = timedelta(seconds=60)
+) -> list[WorkerHeartbeat]:
     """Workers seen recently (for the dashboard and the health endpoint)."""
     with runtime.db.read() as session:
         return list(session.scalars(

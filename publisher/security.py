@@ -9,7 +9,7 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-TOKEN_PREFIX = "opdp_"
+TOKEN_PREFIX = "opdp_"  # noqa: S105 - a marker, not a secret
 _TOKEN_SHAPE = re.compile(r"^opdp_[A-Za-z0-9_-]{32,64}$")
 
 

@@ -58,5 +58,8 @@ def semester_bounds(year: int, semester: int, tz_name: str) -> tuple[datetime, d
         raise ValueError("semester must be 1 (January–June) or 2 (July–December)")
     zone = ZoneInfo(tz_name)
     start = datetime(year, 1 if semester == 1 else 7, 1, tzinfo=zone)
-    end = datetime(year, 7, 1, tzinfo=zone) if semester == 1 else datetime(year + 1, 1, 1, tzinfo=zone)
+    if semester == 1:
+        end = datetime(year, 7, 1, tzinfo=zone)
+    else:
+        end = datetime(year + 1, 1, 1, tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)

@@ -72,7 +72,7 @@ def postgres_server() -> Iterator[PostgresServer | None]:
     try:
         with server.admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         server.admin.dispose()
         if REQUIRE:
             raise RuntimeError(f"PostgreSQL at {url} is not reachable: {exc}") from exc

@@ -40,7 +40,7 @@ def test_approved_item_is_published_on_the_site(make: Factory, runtime, world) -
 
 
 def test_drafter_cannot_approve_own_item(make: Factory, runtime, world) -> None:  # type: ignore[no-untyped-def]
-    opd, editor, approver, site = world
+    opd, _editor, approver, site = world
     item = make.item(approver, opd, [site.id])
     with runtime.db.write() as s:
         items.submit_item(s, approver.principal, runtime.settings, item.id)
@@ -63,12 +63,14 @@ def test_item_that_becomes_exempt_is_blocked_at_send_time(make: Factory, runtime
     with runtime.db.read() as s:
         pub = s.scalars(select(Publication).where(Publication.item_id == item.id)).one()
         assert pub.status == PublicationStatus.BLOCKED
-        blocked = s.scalars(select(AuditEvent).where(AuditEvent.action == "publication.blocked")).one()
+        blocked = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "publication.blocked")
+        ).one()
         assert blocked.detail["dik_check"] == "dikecualikan"
 
 
 def test_exempt_item_cannot_be_submitted(make: Factory, runtime, world) -> None:  # type: ignore[no-untyped-def]
-    opd, editor, approver, site = world
+    opd, editor, _approver, _site = world
     item = make.item(editor, opd, [], category="dikecualikan", exemption_article="h",
                      exemption_basis="UU 14/2008 Pasal 17 huruf h", exemption_until="2030-12-31")
     with pytest.raises(ExemptInformation), runtime.db.write() as s:

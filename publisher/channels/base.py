@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 # --- errors ---------------------------------------------------------------------------------
@@ -246,7 +246,8 @@ class Channel(ABC):
     def validate_config(
         cls, config: dict[str, Any], secrets: dict[str, Any], settings: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Check and normalise a new or changed configuration; raise ConfigError naming the field."""
+        """Check and normalise a new or changed configuration; raise ConfigError naming the
+        field."""
         for name in cls.required_config:
             if not config.get(name) and not secrets.get(name):
                 raise ConfigError(name, "wajib diisi (required)")

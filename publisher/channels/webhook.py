@@ -92,7 +92,7 @@ class WebhookChannel(Channel):
     def render(self, ctx: RenderContext, renderer: Any) -> Payload:
         """The JSON body: the item with its DIP columns, images, and a ready-made text."""
         item = ctx.item
-        body = {
+        body: dict[str, Any] = {
             "type": EVENT_TYPE,
             "timestamp": datetime.now(UTC).isoformat(),
             "data": {

@@ -5,9 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from publisher import appendonly  # noqa: F401  (trigger DDL for create_all users)
+from publisher import (
+    appendonly,  # noqa: F401  (trigger DDL for create_all users)
+    models,  # noqa: F401  (register every table)
+)
 from publisher.db import Base
-from publisher import models  # noqa: F401  (register every table)
 
 config = context.config
 target_metadata = Base.metadata

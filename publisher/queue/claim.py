@@ -11,6 +11,7 @@ needs reconnecting holds its publications. Both are audited.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,6 @@ from sqlalchemy import Connection, Integer, and_, bindparam, case, func, select,
 
 from .. import audit
 from ..db import Database, UTCDateTime
-from . import rawsql
 from ..models import (
     CLAIMABLE_SQL,
     Category,
@@ -31,6 +31,7 @@ from ..models import (
     Publication,
     PublicationStatus,
 )
+from . import rawsql
 
 
 @dataclass
@@ -131,7 +132,8 @@ def claim(
 
 
 _ITEM_NAMES = tuple(c.key for c in _ITEM_COLUMNS)
-_ITEM_SQL = f"SELECT {', '.join(_ITEM_NAMES)} FROM item WHERE id IN ({{ids}})"
+# Column names are constants; ids are bound parameters.
+_ITEM_SQL = f"SELECT {', '.join(_ITEM_NAMES)} FROM item WHERE id IN ({{ids}})"  # noqa: S608
 
 
 def _items(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -146,12 +148,15 @@ def _items(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _load(conn: Connection, rows: list[Any]) -> list[Claimed]:
+def _load(conn: Connection, rows: Sequence[Any]) -> list[Claimed]:
     item_ids = {r.item_id for r in rows}
     channel_ids = {r.channel_id for r in rows}
     items = _items(conn, sorted(item_ids))
     opd_ids = {i["opd_id"] for i in items.values()}
-    opds = {r.id: r._asdict() for r in conn.execute(select(*_OPD_COLUMNS).where(Opd.id.in_(opd_ids)))}
+    opds = {
+        r.id: r._asdict()
+        for r in conn.execute(select(*_OPD_COLUMNS).where(Opd.id.in_(opd_ids)))
+    }
     channels = {
         r.id: r._asdict()
         for r in conn.execute(select(*_CHANNEL_COLUMNS).where(Channel.id.in_(channel_ids)))

@@ -46,7 +46,9 @@ def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime)
     if not outcomes:
         return
     actor = audit.Actor.worker(worker_id)
-    published, processing, failed = [], [], []
+    published: list[dict[str, Any]] = []
+    processing: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     reauth: dict[int, str] = {}
     events = []
     for o in outcomes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from .. import audit
 from ..db import Database
@@ -15,7 +15,7 @@ from ..models import Channel, Item, Opd, Publication, PublicationStatus
 
 
 def _requeue(
-    db: Database, where: Iterable[object], action: str, actor: audit.Actor, now: datetime,
+    db: Database, where: Iterable[ColumnElement[bool]], action: str, actor: audit.Actor, now: datetime,
     reason: str,
 ) -> list[int]:
     with db.write_conn() as conn:

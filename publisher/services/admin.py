@@ -46,7 +46,9 @@ def create_opd(
         raise Conflict(f"OPD dengan slug {slug!r} sudah ada", field="slug")
     parent_id = None
     if parent not in (None, ""):
-        query = select(Opd).where(Opd.id == parent if isinstance(parent, int) else Opd.slug == parent)
+        query = select(Opd).where(
+            Opd.id == parent if isinstance(parent, int) else Opd.slug == parent
+        )
         parent_row = session.scalars(query).first()
         if parent_row is None:
             raise NotFound(f"OPD induk {parent!r} tidak ditemukan", field="parent")

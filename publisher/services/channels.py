@@ -173,7 +173,9 @@ def resume_channel_by_id(session: Session, principal: Principal, channel_id: int
     return resume_channel(session, principal, channel)
 
 
-def list_channels(session: Session, principal: Principal, opd_id: int | None = None) -> list[Channel]:
+def list_channels(
+    session: Session, principal: Principal, opd_id: int | None = None
+) -> list[Channel]:
     """Channels the user may see, optionally of one OPD."""
     query = select(Channel).where(principal.scope(Channel.opd_id)).order_by(Channel.id)
     if opd_id is not None:

@@ -147,7 +147,8 @@ def _clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[st
         out["category"] = category
     for name in ("exemption_article", "exemption_basis"):
         if name in data:
-            out[name] = (data.get(name) or "").strip() or (None if name == "exemption_article" else "")
+            value = (data.get(name) or "").strip()
+            out[name] = value or (None if name == "exemption_article" else "")
     if "exemption_until" in data:
         out["exemption_until"] = _date(data.get("exemption_until"), "exemption_until")
     return out
@@ -316,7 +317,8 @@ def update_item(
             raise Conflict("saluran tidak dapat diubah setelah disetujui", field="channel_ids")
         item.targets = _targets(session, item.opd_id, channel_ids)
     _check_exemption(item)
-    if item.category == Category.DIKECUALIKAN and item.targets and item.status != ItemStatus.APPROVED:
+    exempt = item.category == Category.DIKECUALIKAN
+    if exempt and item.targets and item.status != ItemStatus.APPROVED:
         _refuse_exempt(item, "diberi saluran publikasi")
     if item.status == ItemStatus.SUBMITTED:
         item.status = ItemStatus.DRAFT  # a changed draft needs approval again
