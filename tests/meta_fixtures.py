@@ -3,6 +3,7 @@ channels pointed at them through the settings (``graph_url``)."""
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,11 +109,11 @@ def make_ctx(base_url: str, *, media: tuple[MediaView, ...] = (), body: str | No
              title: str = "Jadwal Posyandu Desa Firdaus", publication_id: int = 41,
              content_hash: str = "ab" * 32) -> RenderContext:
     """A render context for one publication of a Dinas Kesehatan item."""
+    text = body if body is not None else (
+        "Posyandu Desa Firdaus buka setiap Selasa pukul 08.00 WIB di balai desa.")
     item = ItemView(
         id=publication_id, opd_id=1, slug="jadwal-posyandu", title=title,
-        body_html="", body_text=body if body is not None else
-        "Posyandu Desa Firdaus buka setiap Selasa pukul 08.00 WIB di balai desa.",
-        summary="", category="berkala", link="", version=1, content_hash=content_hash,
+        body_html=f"<p>{html.escape(text)}</p>", summary="", category="berkala", link="", version=1, content_hash=content_hash,
         site_url=f"https://dinkes.example.go.id/o/dinkes/i/{publication_id}/jadwal-posyandu",
     )
     opd = OpdView(id=1, name="Dinas Kesehatan", slug="dinkes", timezone="Asia/Jakarta",
