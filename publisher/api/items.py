@@ -82,11 +82,10 @@ class Items(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Draft an item in an OPD (with DIP columns, category, targets and schedule)."""
         sess, who = common.session(), common.principal()
-        opd_ref = data.pop("opd")
+        opd = common.opd_ref(sess, who, data.pop("opd"))
         channel_ids = data.pop("channel_ids", None)
         schedule = data.pop("schedule", None)
-        common.opd_ref(sess, who, opd_ref)
-        item = service.create_item(sess, who, common.runtime().settings, opd_ref, data,
+        item = service.create_item(sess, who, common.runtime().settings, opd.id, data,
                                    channel_ids=channel_ids, schedule=schedule, source="api")
         sess.commit()
         return _detail(item), 201, {"Location": url_for("items.ItemResource", item_id=item.id)}
