@@ -227,6 +227,10 @@ class Item(Base):
     """One piece of public information, with the DIP columns and its KIP category."""
 
     __tablename__ = "item"
+    __table_args__ = (
+        # Admin UI dashboard: berkala items not refreshed for 6 months.
+        Index("ix_item_category_status_updated", "category", "status", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from ..models import Channel, Item, Publication, PublicationStatus
 from ..timeutil import to_local, utcnow
@@ -50,45 +51,56 @@ def index() -> str:
     lo = datetime.combine(start, time(), zone)
     hi = datetime.combine(end, time(), zone)
     channel_id = arg_int("channel")
-    when = func.coalesce(Publication.published_at, Publication.due_at)
-    query = (
+    all_days = [start + timedelta(days=i) for i in range((end - start).days)]
+    bounds = [datetime.combine(d, time(), zone) for d in [*all_days, end]]
+    base = (
         select(Publication.id, Publication.item_id, Publication.status, Publication.opd_id,
                Publication.channel_id, Publication.due_at, Publication.published_at,
-               Publication.url, Item.title, Channel.name.label("channel_name"))
+               Item.title, Channel.name.label("channel_name"))
         .join(Item, Item.id == Publication.item_id)
         .join(Channel, Channel.id == Publication.channel_id)
-        .where(p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED,
-               Publication.due_at >= lo - timedelta(days=1), Publication.due_at < hi,
-               when >= lo, when < hi)
-        .order_by(Publication.due_at)
+        .where(p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED)
+        .order_by(Publication.due_at, Publication.id)
     )
+    counting = select(*[
+        func.coalesce(func.sum(case((and_(Publication.due_at >= lo_, Publication.due_at < hi_), 1),
+                                    else_=0)), 0)
+        for lo_, hi_ in itertools.pairwise(bounds)
+    ]).where(p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED,
+             Publication.due_at >= lo, Publication.due_at < hi)
     if opd_id:
-        query = query.where(Publication.opd_id == opd_id)
+        base = base.where(Publication.opd_id == opd_id)
+        counting = counting.where(Publication.opd_id == opd_id)
     if channel_id:
-        query = query.where(Publication.channel_id == channel_id)
+        base = base.where(Publication.channel_id == channel_id)
+        counting = counting.where(Publication.channel_id == channel_id)
+    counts = dict(zip(all_days, s.execute(counting).one(), strict=True))
+    # Placed by due time in the view's zone (published posts go out at their due time, or
+    # seconds after); only the posts that are shown are loaded.
+    if view == "month":
+        rows = [row for i, day in enumerate(all_days) if counts[day]
+                for row in s.execute(base.where(Publication.due_at >= bounds[i],
+                                                Publication.due_at < bounds[i + 1])
+                                     .limit(PER_DAY))]
+    else:
+        rows = list(s.execute(base.where(Publication.due_at >= lo, Publication.due_at < hi)))
     days: dict[date, list[Any]] = defaultdict(list)
-    counts: dict[date, int] = defaultdict(int)
     per_channel: dict[tuple[int, date], list[Any]] = defaultdict(list)
     channel_names: dict[int, str] = {}
     labels: dict[str, str] = {}
-    for row in s.execute(query):
-        local = to_local(row.published_at or row.due_at, by_id[row.opd_id].timezone
-                         if row.opd_id in by_id else tz)
-        day = local.date()
-        counts[day] += 1
+    for row in rows:
+        local = to_local(row.published_at or row.due_at, tz)
+        day = to_local(row.due_at, tz).date()
         if view == "week":
             cell = per_channel[(row.channel_id, day)]
             channel_names[row.channel_id] = row.channel_name
             if len(cell) >= PER_DAY:
                 continue
-        elif len(days[day]) >= PER_DAY:
-            continue
         if row.status not in labels:
             labels[row.status] = status_label(row.status)
         entry = {"row": row, "time": f"{local.hour:02d}:{local.minute:02d}",
                  "label": labels[row.status]}
         (cell if view == "week" else days[day]).append(entry)
-    all_days = [start + timedelta(days=i) for i in range((end - start).days)]
     step = timedelta(days=28 if view == "month" else 7)
     prev_anchor = (anchor.replace(day=1) - timedelta(days=1)) if view == "month" else anchor - step
     next_anchor = ((anchor.replace(day=1) + timedelta(days=32)).replace(day=1)

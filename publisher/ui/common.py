@@ -198,4 +198,14 @@ def blueprint(name: str, import_name: str) -> Any:
 
     bp = Blueprint(name, import_name)
     bp.before_request(require_login)
+    for code in (403, 404):
+        bp.register_error_handler(code, error_page)
     return bp
+
+
+def error_page(exc: Any) -> tuple[str, int]:
+    """A 403 or 404 inside the admin pages, in the UI's own layout and language."""
+    from flask import render_template
+
+    code = getattr(exc, "code", 500) or 500
+    return render_template("ui/error.html", code=code), code

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, lazyload
+from sqlalchemy.orm import contains_eager, lazyload, load_only
 
 from ..models import (
     Category,
@@ -39,8 +41,9 @@ def _pubs(p: Any) -> Any:
         select(Publication)
         .join(Publication.item)
         .join(Publication.channel)
-        .options(contains_eager(Publication.item).options(lazyload(Item.targets),
-                                                          lazyload(Item.media)),
+        .options(contains_eager(Publication.item).options(
+                     load_only(Item.id, Item.title, Item.opd_id), lazyload(Item.targets),
+                     lazyload(Item.media)),
                  contains_eager(Publication.channel))
         .where(p.scope(Publication.opd_id))
     )
@@ -77,12 +80,15 @@ def index() -> str:
         or_(Channel.status != ChannelStatus.ACTIVE, Channel.health_ok.is_(False),
             Channel.credential_expires_at < now + EXPIRY_WARNING),
     ), Channel.opd_id).order_by(Channel.name)))
-    stale_q = scoped(select(Item).where(
-        p.scope(Item.opd_id), Item.category == Category.BERKALA,
-        Item.status == ItemStatus.APPROVED, Item.updated_at < now - STALE_AFTER,
-    ), Item.opd_id)
-    stale = list(s.scalars(stale_q.order_by(Item.updated_at).limit(10)))
-    stale_count = s.scalar(select(func.count()).select_from(stale_q.subquery())) or 0
+    stale_where = (p.scope(Item.opd_id), Item.category == Category.BERKALA,
+                   Item.status == ItemStatus.APPROVED, Item.updated_at < now - STALE_AFTER)
+    stale = list(s.scalars(scoped(
+        select(Item).where(*stale_where).options(
+            load_only(Item.id, Item.title, Item.opd_id, Item.updated_at),
+            lazyload(Item.targets), lazyload(Item.media)),
+        Item.opd_id).order_by(Item.updated_at).limit(10)))
+    stale_count = s.scalar(scoped(select(func.count(Item.id)).where(*stale_where),
+                                  Item.opd_id)) or 0
 
     tz = by_id[chosen].timezone if chosen else (opds[0].timezone if opds else "Asia/Jakarta")
     today = to_local(now, tz).date()
@@ -94,13 +100,15 @@ def index() -> str:
         # only published publications have published_at: the index on it does the work
         .where(p.scope(Publication.opd_id), Publication.published_at >= since)
         .group_by(Publication.item_id), Publication.opd_id))
+    weeks = [(first + timedelta(weeks=i)) for i in range(CHART_WEEKS)]
+    # week starts (Monday 00:00 in the zone) as UTC instants; each post is bisected into one
+    zone = ZoneInfo(tz)
+    starts = [datetime.combine(w, time(), zone) for w in weeks]
     per_week: Counter[Any] = Counter()
     for _item_id, published_at in rows:
-        day = to_local(published_at, tz).date()
-        monday = day - timedelta(days=day.weekday())
-        if monday >= first:
-            per_week[monday] += 1
-    weeks = [(first + timedelta(weeks=i)) for i in range(CHART_WEEKS)]
+        index = bisect_right(starts, published_at) - 1
+        if index >= 0:
+            per_week[weeks[index]] += 1
     target = WEEKLY_TARGET * (1 if chosen else max(1, len(opds)))
     chart = weekly_chart(
         [(w.strftime("%d/%m"), per_week[w]) for w in weeks], target,
