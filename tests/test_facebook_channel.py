@@ -138,3 +138,23 @@ def test_health_ok_with_expiry(meta: MetaEnv) -> None:
     assert "pages_manage_posts" in health.scopes
     assert health.expires_at is not None
     assert "berakhir dalam 5 hari" in health.detail
+
+
+def test_config_is_checked(meta: MetaEnv) -> None:
+    from publisher.channels.base import ConfigError
+    from publisher.channels.instagram import InstagramChannel
+
+    ok = FacebookPageChannel.validate_config({"page_id": " 123 "}, {"page_token": "t"},
+                                             meta.settings)
+    assert ok[0]["page_id"] == "123"
+    with pytest.raises(ConfigError) as caught:
+        FacebookPageChannel.validate_config({"page_id": "dinkes"}, {"page_token": "t"},
+                                            meta.settings)
+    assert caught.value.field == "page_id"
+    with pytest.raises(ConfigError) as caught:
+        FacebookPageChannel.validate_config({"page_id": "123"}, {}, meta.settings)
+    assert caught.value.field == "page_token"
+    with pytest.raises(ConfigError) as caught:
+        InstagramChannel.validate_config({"ig_user_id": "17841", "poll_seconds": -1},
+                                         {"page_token": "t"}, meta.settings)
+    assert caught.value.field == "poll_seconds"

@@ -33,7 +33,7 @@ from .base import (
     TransientError,
 )
 from .meta_connect import FACEBOOK_SCOPES, token_health
-from .meta_media import facebook_upload, normalise_text, parse_graph_time
+from .meta_media import check_graph_id, facebook_upload, normalise_text, parse_graph_time
 
 #: Posts' clocks may differ a little from ours.
 CLOCK_SLACK = timedelta(minutes=10)
@@ -50,6 +50,15 @@ class FacebookPageChannel(Channel):
     supports_links = True
     required_config: ClassVar[tuple[str, ...]] = ("page_id", "page_token")
     secret_fields: ClassVar[tuple[str, ...]] = ("page_token",)
+
+    @classmethod
+    def validate_config(
+        cls, config: dict[str, Any], secrets: dict[str, Any], settings: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``page_id`` must be a Page's numeric id; ``page_token`` is required."""
+        config, secrets = super().validate_config(config, secrets, settings)
+        check_graph_id(config, "page_id", "Halaman Facebook")
+        return config, secrets
 
     @property
     def page_id(self) -> str:

@@ -26,6 +26,7 @@ from .base import (
     AuthError,
     Channel,
     ChannelError,
+    ConfigError,
     Health,
     Payload,
     PermanentError,
@@ -37,6 +38,7 @@ from .base import (
 )
 from .meta_connect import INSTAGRAM_SCOPES, token_health
 from .meta_media import (
+    check_graph_id,
     image_url_problem,
     instagram_images,
     normalise_text,
@@ -68,6 +70,23 @@ class InstagramChannel(Channel):
     supports_links = False
     required_config: ClassVar[tuple[str, ...]] = ("ig_user_id", "page_token")
     secret_fields: ClassVar[tuple[str, ...]] = ("page_token",)
+
+    @classmethod
+    def validate_config(
+        cls, config: dict[str, Any], secrets: dict[str, Any], settings: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``ig_user_id`` must be the account's numeric id; ``poll_seconds`` a positive number."""
+        config, secrets = super().validate_config(config, secrets, settings)
+        check_graph_id(config, "ig_user_id", "akun Instagram")
+        if config.get("poll_seconds") is not None:
+            try:
+                seconds = float(config["poll_seconds"])
+            except (TypeError, ValueError):
+                seconds = 0.0
+            if not 0 < seconds <= 3600:
+                raise ConfigError("poll_seconds", "harus angka detik antara 0 dan 3600")
+            config["poll_seconds"] = seconds
+        return config, secrets
 
     @property
     def ig_user_id(self) -> str:

@@ -15,7 +15,7 @@ from ..fetch import fetch
 from ..images import ImageError, make_variant
 from ..media_variants import card_media, variant_url
 from ..netguard import OutboundError
-from .base import MediaView, PermanentError, RenderContext
+from .base import ConfigError, MediaView, PermanentError, RenderContext
 
 #: Instagram's size cap for an image.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -46,6 +46,14 @@ def facebook_upload(image: MediaView) -> tuple[str, bytes] | None:
     except ImageError as exc:
         raise PermanentError(f"Gambar #{image.id} tidak dapat dipakai: {exc.message}") from None
     return f"media-{image.id}.jpg", variant.data
+
+
+def check_graph_id(config: dict[str, Any], name: str, what: str) -> None:
+    """Raise ConfigError unless ``config[name]`` is a Graph id (digits)."""
+    value = str(config.get(name) or "").strip()
+    if not value.isdigit():
+        raise ConfigError(name, f"harus berupa ID {what} (angka), bukan {value!r}")
+    config[name] = value
 
 
 def normalise_text(text: str) -> str:
