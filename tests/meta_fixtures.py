@@ -113,7 +113,8 @@ def make_ctx(base_url: str, *, media: tuple[MediaView, ...] = (), body: str | No
         "Posyandu Desa Firdaus buka setiap Selasa pukul 08.00 WIB di balai desa.")
     item = ItemView(
         id=publication_id, opd_id=1, slug="jadwal-posyandu", title=title,
-        body_html=f"<p>{html.escape(text)}</p>", summary="", category="berkala", link="", version=1, content_hash=content_hash,
+        body_html=f"<p>{html.escape(text)}</p>", summary="", category="berkala", link="",
+        version=1, content_hash=content_hash,
         site_url=f"https://dinkes.example.go.id/o/dinkes/i/{publication_id}/jadwal-posyandu",
     )
     opd = OpdView(id=1, name="Dinas Kesehatan", slug="dinkes", timezone="Asia/Jakarta",
