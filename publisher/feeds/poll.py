@@ -42,6 +42,9 @@ FEED_MAX_BYTES = 5 * 1024 * 1024
 #: A poll may fetch a feed, article pages and images: give it more than a send's lease.
 LEASE_SECONDS = 600
 CLAIM_BATCH = 64
+#: Polls written per transaction, and the longest a finished poll waits to be written.
+GROUP_COMMIT = 32
+WRITE_EVERY = 1.0
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 #: On SQLite one writer at a time anyway: queueing the fetch threads on a Python lock wakes
@@ -163,10 +166,34 @@ def prepare(runtime: Any, job: SourceJob, http: requests.Session) -> Prepared:
 
 def record(runtime: Any, worker_id: str, prepared: Prepared) -> PollResult:
     """Write one prepared poll (entries seen, items, the source's state) if the lease is ours."""
-    if prepared.status == "error":
-        return _finish_error(runtime, prepared.job, worker_id, prepared.error)
-    return _finish_ok(runtime, prepared.job, worker_id, prepared.etag, prepared.last_modified,
-                      prepared.decision, prepared.images)
+    return record_many(runtime, worker_id, [prepared])[0]
+
+
+def record_many(runtime: Any, worker_id: str, batch: list[Prepared]) -> list[PollResult]:
+    """Write prepared polls in one transaction (one commit for many sources), each source in
+    its own savepoint so one failure costs only that source."""
+    if not batch:
+        return []
+    now = utcnow()
+    results: list[PollResult] = []
+    with _writer(runtime.db), runtime.db.write() as session:
+        for prepared in batch:
+            if prepared.status == "not_modified" and not prepared.job.had_error:
+                results.append(_apply_unchanged(session, prepared, worker_id, now))
+                continue
+            try:
+                with session.begin_nested():
+                    results.append(_apply(session, prepared, worker_id, runtime.settings, now))
+            except Exception as exc:
+                log.exception("feed source %s: recording the poll failed", prepared.job.id)
+                failed = Prepared(prepared.job, "error", error=(
+                    f"Hasil pemeriksaan feed tidak dapat disimpan: {type(exc).__name__}"))
+                with session.begin_nested():
+                    results.append(_apply(session, failed, worker_id, runtime.settings, now))
+    for result in results:
+        if result.status == "error":
+            log.info("feed source %s: %s", result.source_id, result.error)
+    return results
 
 
 def poll_source(runtime: Any, job: SourceJob, worker_id: str,
@@ -179,26 +206,6 @@ def poll_source(runtime: Any, job: SourceJob, worker_id: str,
     finally:
         if own_http:
             session.close()
-
-
-def record_unchanged(runtime: Any, worker_id: str, batch: list[Prepared]) -> int:
-    """Write many 304 answers (sources without an error to clear) in one transaction."""
-    if not batch:
-        return 0
-    now = utcnow()
-    written = 0
-    with _writer(runtime.db), runtime.db.write_conn() as conn:
-        for p in batch:
-            done = conn.execute(
-                update(FeedSource)
-                .where(FeedSource.id == p.job.id, FeedSource.claimed_by == worker_id)
-                .values(etag=p.etag, last_modified=p.last_modified, last_polled_at=now,
-                        last_success_at=now, claimed_by=None, lease_until=None,
-                        next_poll_at=now + timedelta(seconds=p.job.poll_interval_seconds))
-                .execution_options(synchronize_session=False)
-            )
-            written += done.rowcount or 0
-    return written
 
 
 def _decide(db: Any, job: SourceJob, entries: tuple[FeedEntry, ...]) -> Decision:
@@ -235,67 +242,68 @@ def _spread_time(session: Any, channel_ids: list[int], now: datetime) -> datetim
     return latest if latest > now else None
 
 
-def _finish_ok(runtime: Any, job: SourceJob, worker_id: str, etag: str | None,
-               last_modified: str | None, decision: Decision | None,
-               images: dict[str, StoredImage | None]) -> PollResult:
+def _apply_unchanged(session: Any, p: Prepared, worker_id: str, now: datetime) -> PollResult:
+    done = session.execute(
+        update(FeedSource)
+        .where(FeedSource.id == p.job.id, FeedSource.claimed_by == worker_id)
+        .values(etag=p.etag, last_modified=p.last_modified, last_polled_at=now,
+                last_success_at=now, claimed_by=None, lease_until=None,
+                next_poll_at=now + timedelta(seconds=p.job.poll_interval_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return PollResult(p.job.id, "not_modified" if done.rowcount else "lost_lease")
+
+
+def _apply(session: Any, p: Prepared, worker_id: str, settings: Any,
+           now: datetime) -> PollResult:
+    """Write one poll's outcome inside ``session`` (the caller commits)."""
     from ..services.feeds import create_item_from_entry
 
+    job = p.job
+    source = _own(session, job, worker_id)
+    if source is None:
+        return PollResult(job.id, "lost_lease", error=p.error)
     actor = audit.Actor.worker(worker_id)
-    now = utcnow()
-    result = PollResult(job.id, "not_modified" if decision is None else "ok")
-    with _writer(runtime.db), runtime.db.write() as session:
-        source = _own(session, job, worker_id)
-        if source is None:
-            return PollResult(job.id, "lost_lease")
-        if decision is not None:
-            for entry in decision.record_only:
-                session.add(_seen(source.id, entry, None, now))
-            result.recorded = len(decision.record_only)
-            for entry in decision.post:
-                publish_at = None
-                if not source.requires_approval:
-                    publish_at = _spread_time(session, list(source.target_channel_ids), now)
-                item = create_item_from_entry(session, source, entry, images.get(entry.key),
-                                              runtime.settings, actor=actor,
-                                              publish_at=publish_at)
-                session.add(_seen(source.id, entry, item.id, now))
-                result.item_ids.append(item.id)
-            result.posted = len(decision.post)
-            source.seeded = True
-        if source.last_error:
-            _audit(session, source, actor, "feed.recovered", "ok", "",
-                   {"previous_error": source.last_error})
-        source.etag = etag
-        source.last_modified = last_modified
-        source.last_error = None
-        source.error_count = 0
-        source.last_polled_at = source.last_success_at = now
-        more = decision is not None and decision.more_waiting
-        source.next_poll_at = now if more else now + timedelta(seconds=job.poll_interval_seconds)
-        source.claimed_by = None
-        source.lease_until = None
-    return result
-
-
-def _finish_error(runtime: Any, job: SourceJob, worker_id: str, message: str) -> PollResult:
-    now = utcnow()
-    with _writer(runtime.db), runtime.db.write() as session:
-        source = _own(session, job, worker_id)
-        if source is None:
-            return PollResult(job.id, "lost_lease", error=message)
-        if source.last_error != message:  # audit each new problem once, not every poll
-            _audit(session, source, audit.Actor.worker(worker_id), "feed.error", "error",
-                   message, {"url": source.url})
-        source.last_error = message
+    source.last_polled_at = now
+    source.claimed_by = None
+    source.lease_until = None
+    if p.status == "error":
+        if source.last_error != p.error:  # audit each new problem once, not every poll
+            _audit(session, source, actor, "feed.error", "error", p.error, {"url": source.url})
+        source.last_error = p.error
         source.error_count = (source.error_count or 0) + 1
-        source.last_polled_at = now
         # Back off on repeated errors (up to 8 intervals), so a dead site is not hammered.
         factor = min(2 ** max(0, source.error_count - 1), 8)
         source.next_poll_at = now + timedelta(seconds=job.poll_interval_seconds * factor)
-        source.claimed_by = None
-        source.lease_until = None
-    log.info("feed source %s: %s", job.id, message)
-    return PollResult(job.id, "error", error=message)
+        return PollResult(job.id, "error", error=p.error)
+    result = PollResult(job.id, p.status)
+    decision = p.decision
+    if decision is not None:
+        for entry in decision.record_only:
+            session.add(_seen(source.id, entry, None, now))
+        result.recorded = len(decision.record_only)
+        for entry in decision.post:
+            publish_at = None
+            if not source.requires_approval:
+                publish_at = _spread_time(session, list(source.target_channel_ids), now)
+            item = create_item_from_entry(session, source, entry, p.images.get(entry.key),
+                                          settings, actor=actor, publish_at=publish_at)
+            session.add(_seen(source.id, entry, item.id, now))
+            result.item_ids.append(item.id)
+        result.posted = len(decision.post)
+        source.seeded = True
+    if source.last_error:
+        _audit(session, source, actor, "feed.recovered", "ok", "",
+               {"previous_error": source.last_error})
+    source.etag = p.etag
+    source.last_modified = p.last_modified
+    source.last_error = None
+    source.error_count = 0
+    source.last_success_at = now
+    more = decision is not None and decision.more_waiting
+    source.next_poll_at = now if more else now + timedelta(seconds=job.poll_interval_seconds)
+    session.flush()
+    return result
 
 
 def _writer(db: Any) -> Any:
@@ -341,8 +349,9 @@ def poll_due_feeds(runtime: Any, worker_id: str, *, concurrency: int = 8,
         return prepare(runtime, job, http)
 
     polled = 0
-    unchanged: list[Prepared] = []
+    ready: list[Prepared] = []
     pending: set[Future[Prepared]] = set()
+    done: set[Future[Prepared]] = set()
     exhausted = False
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency),
@@ -352,19 +361,16 @@ def poll_due_feeds(runtime: Any, worker_id: str, *, concurrency: int = 8,
                     jobs = claim_sources(runtime.db, worker_id, batch, utcnow())
                     exhausted = not jobs
                     pending.update(pool.submit(run, job) for job in jobs)
-                if not pending:
+                if not pending and not ready:
                     break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    prepared = future.result()
-                    polled += 1
-                    if prepared.status == "not_modified" and not prepared.job.had_error:
-                        unchanged.append(prepared)
-                    else:
-                        record(runtime, worker_id, prepared)
-                if len(unchanged) >= batch or (not pending and unchanged):
-                    record_unchanged(runtime, worker_id, unchanged)
-                    unchanged = []
+                if pending:
+                    done, pending = wait(pending, timeout=WRITE_EVERY,
+                                         return_when=FIRST_COMPLETED)
+                    ready.extend(future.result() for future in done)
+                # One commit for many sources; but never sit on finished work for long.
+                if len(ready) >= GROUP_COMMIT or not pending or not done:
+                    polled += len(record_many(runtime, worker_id, ready))
+                    ready = []
     finally:
         for http in sessions:
             http.close()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from jinja2 import TemplateError
+from jinja2 import Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -218,9 +219,14 @@ def _iso(moment: datetime | None) -> str | None:
 # --- items from entries -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _compiled(body: str) -> Template:
+    return _SANDBOX.from_string(body)
+
+
 def render_body(source: FeedSource, entry: FeedEntry, opd_name: str) -> str:
     """The item body: the source's template (sandboxed) or the built-in one, sanitised."""
-    template = _SANDBOX.from_string(source.body_template or DEFAULT_BODY)
+    template = _compiled(source.body_template or DEFAULT_BODY)
     view = {
         "title": entry.title, "link": entry.link, "summary": entry.summary_html,
         "summary_text": entry.text, "content": entry.content_html or entry.summary_html,
