@@ -285,3 +285,24 @@ def test_post_slug_carries_the_fingerprint() -> None:
     assert post_slug("Jadwal Posyandu!", "pub-12-abcdef") == "jadwal-posyandu-pub-12-abcdef"
     long = post_slug("x" * 500, "pub-1-ab")
     assert len(long) <= 190 and long.endswith("-pub-1-ab")
+
+
+@pytest.mark.wordpress
+def test_image_not_on_this_machine_comes_from_its_public_variant_url(
+    wp_channel: WordPressChannel, wordpress: WordPressSite, tmp_path: Path,  # noqa: F811
+) -> None:
+    ctx = make_ctx(tmp_path)
+    on_disk = ctx.media[0]
+    with LoopbackServer() as public:
+        public.route("/m/tok/website.jpg", lambda h: send(
+            h, 200, Path(on_disk.path).read_bytes(), "image/jpeg"))
+        remote = MediaView(id=2, public_url=public.url("/m/tok"), path="",
+                           mime_type="image/jpeg", alt_text=on_disk.alt_text)
+        payload = wp_channel.render(
+            RenderContext(ctx.publication_id, ctx.item, ctx.opd, (remote,),
+                          ctx.public_base_url), RENDERER)
+        receipt = wp_channel.publish(payload)
+        assert [r["path"] for r in public.requests] == ["/m/tok/website.jpg"]
+    post = requests.get(f"{wordpress.rest}wp/v2/posts/{receipt.remote_id}",
+                        params={"_embed": "wp:featuredmedia"}, timeout=10).json()
+    assert post["_embedded"]["wp:featuredmedia"][0]["alt_text"] == on_disk.alt_text

@@ -16,6 +16,7 @@ connection errors and timeouts → TransientError (a timed-out write is ``uncert
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -26,7 +27,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..netguard import GuardError, check_url, safe_session
+from ..fetch import fetch
+from ..images import ImageError, make_variant
+from ..media_variants import variant_url
+from ..netguard import GuardError, OutboundError, check_url, safe_session
 from ..sanitize import clean_html
 from ..timeutil import utcnow
 from .base import (
@@ -34,6 +38,7 @@ from .base import (
     Channel,
     ConfigError,
     Health,
+    MediaView,
     Payload,
     PermanentError,
     RateLimited,
@@ -48,6 +53,7 @@ POST_STATUSES = ("publish", "draft", "pending", "private")
 FIND_STATUSES = "publish,future,draft,pending,private"
 #: A due time further ahead than this is sent as a scheduled (``future``) post.
 FUTURE_MARGIN = timedelta(seconds=60)
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
 _SLUG_CHARS = re.compile(r"[^a-z0-9-]+")
 
 
@@ -261,21 +267,31 @@ class WordPressChannel(Channel):
         found = self._request("GET", "media", params={"slug": slug, "context": "edit"})
         if isinstance(found, list) and found:
             return int(found[0]["id"]), str(found[0].get("source_url") or "")
-        path = Path(image.path)
-        try:
-            content = path.read_bytes()
-        except OSError:
-            raise PermanentError(
-                f"Berkas gambar tidak ditemukan di penyimpanan (image file missing): {path.name}"
-            ) from None
-        extension = path.suffix or _extension(image.mime_type)
+        content = self._website_jpeg(image)
         media = self._request(
             "POST", "media", write=True,
             timeout=float(self.settings.http_timeout) * 4,
-            files={"file": (f"{slug}{extension}", content, image.mime_type)},
+            files={"file": (f"{slug}.jpg", content, "image/jpeg")},
             data={"alt_text": image.alt_text, "slug": slug, "title": payload.title[:200]},
         )
         return int(media["id"]), str(media.get("source_url") or "")
+
+    def _website_jpeg(self, image: MediaView) -> bytes:
+        """The ``website`` variant (JPEG, at most 1600 px) of a stored image; from the file on
+        this machine, else from its public variant URL (through the SSRF guard)."""
+        try:
+            if image.path and os.path.isfile(image.path):
+                data = Path(image.path).read_bytes()
+                return make_variant(data, "website", alt_text=image.alt_text).data
+            got = fetch(variant_url(image.public_url, "website"), self.settings,
+                        max_bytes=MAX_IMAGE_BYTES, accept="image/*")
+            return got.content
+        except ImageError as exc:
+            raise PermanentError(f"Gambar #{image.id} tidak dapat dipakai: {exc.message}"
+                                 ) from None
+        except OutboundError as exc:
+            raise TransientError(f"Gambar #{image.id} tidak dapat diambil: {exc.message}"
+                                 ) from None
 
     def _term_ids(self, taxonomy: str, wanted: list[Any]) -> list[int]:
         """Category/tag ids for ids or names; a missing name is created (needs the right)."""
@@ -372,11 +388,6 @@ def _figure(src: str, alt: str) -> str:
 def _attr(value: str) -> str:
     return (value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
             .replace(">", "&gt;"))
-
-
-def _extension(mime_type: str) -> str:
-    return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
-            "image/gif": ".gif"}.get(mime_type, ".jpg")
 
 
 # --- connecting a site ------------------------------------------------------------------------
