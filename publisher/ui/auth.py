@@ -39,7 +39,8 @@ bp = Blueprint("ui_auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "ui_auth.login"
 login_manager.login_message = None  # the login page says it already
-login_manager.session_protection = "strong"
+# "basic": a changed IP (mobile networks change it often) only makes the session non-fresh
+login_manager.session_protection = "basic"
 limiter = LoginLimiter()
 
 MIN_PASSWORD = 10

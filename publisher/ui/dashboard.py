@@ -62,13 +62,19 @@ def index() -> str:
     def scoped(q: Any, column: Any) -> Any:
         return q.where(column == chosen) if chosen else q
 
-    upcoming = list(s.scalars(scoped(_pubs(p), Publication.opd_id).where(
-        Publication.status.in_([PublicationStatus.SCHEDULED, PublicationStatus.RETRYING]),
-    ).order_by(Publication.due_at).limit(10)))
-    failed_q = scoped(_pubs(p), Publication.opd_id).where(
-        Publication.status.in_([PublicationStatus.FAILED, PublicationStatus.HELD])
-    )
-    failures = list(s.scalars(failed_q.order_by(Publication.updated_at.desc()).limit(10)))
+    def pick(statuses: tuple[str, ...], latest: bool) -> list[Publication]:
+        """The 10 soonest due (or latest changed) publications in ``statuses``. One query per
+        status: equality on status lets the (status, due_at) index drive, where with IN
+        SQLite may walk the due_at index through every published row instead."""
+        column = Publication.updated_at if latest else Publication.due_at
+        found = [pub for status in statuses for pub in s.scalars(
+            scoped(_pubs(p), Publication.opd_id).where(Publication.status == status)
+            .order_by(column.desc() if latest else column).limit(10))]
+        key = (lambda pub: pub.updated_at) if latest else (lambda pub: pub.due_at)
+        return sorted(found, key=key, reverse=latest)[:10]
+
+    upcoming = pick((PublicationStatus.SCHEDULED, PublicationStatus.RETRYING), latest=False)
+    failures = pick((PublicationStatus.FAILED, PublicationStatus.HELD), latest=True)
     failure_count = s.scalar(
         scoped(select(func.count()).select_from(Publication).where(
             p.scope(Publication.opd_id),

@@ -186,3 +186,10 @@ def test_phone_viewport(live: Live, phone: Any) -> None:
     page.get_by_label("Judul").fill("Info dari ponsel")
     page.get_by_label("Situs Desa").check()
     expect(page.locator("#previews")).to_contain_text("Info dari ponsel")
+    # dikecualikan: the exemption fields appear and submitting is disabled
+    expect(page.locator("#exemption")).to_be_hidden()
+    page.get_by_label("Informasi Dikecualikan").check()
+    expect(page.get_by_label("Pasal 17 UU 14/2008 huruf")).to_be_visible()
+    expect(page.get_by_role("button", name="Simpan & ajukan")).to_be_disabled()
+    page.get_by_label("Informasi Berkala").check()
+    expect(page.get_by_role("button", name="Simpan & ajukan")).to_be_enabled()
