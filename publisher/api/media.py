@@ -20,7 +20,7 @@ from flask_smorest.fields import Upload
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
-from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.utils import secure_filename
 
 from ..access import Principal
@@ -56,10 +56,21 @@ class _UploadBlueprint(Blueprint):
     }
 
 
+class ImageFile(Upload):
+    """A file part of the multipart body (a plain text field of that name is refused)."""
+
+    default_error_messages = {"invalid": "harus berkas gambar (bagian file multipart)"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, FileStorage):
+            raise self.make_error("invalid")
+        return value
+
+
 class UploadSchema(ma.Schema):
     """A multipart upload: the image and what it shows."""
 
-    file = Upload(required=True, metadata={"description": "JPEG, PNG, WebP, GIF atau HEIC"})
+    file = ImageFile(required=True, metadata={"description": "JPEG, PNG, WebP, GIF atau HEIC"})
     alt_text = ma.fields.String(required=True, metadata={
         "description": "teks alternatif: apa yang tampak di gambar (wajib, aksesibilitas)"})
     item_id = ma.fields.Integer(metadata={"description": "lampirkan ke informasi ini"})

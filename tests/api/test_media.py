@@ -67,6 +67,11 @@ def test_upload_refusals_name_the_problem(api, world, runtime) -> None:  # type:
                                content_type="multipart/form-data")
     assert response.status_code == 422
     assert_problem(response.json, 422, "file")
+    response = api.client.post("/api/v1/media", headers=world.editor_a.auth,
+                               data={"alt_text": "teks", "opd": "kominfo", "file": "bukan berkas"},
+                               content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert_problem(response.json, 422, "file")
     assert db_state(runtime) == before
     assert not list((runtime.settings.instance_path / "media").rglob("*.*"))
 
