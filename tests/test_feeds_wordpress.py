@@ -15,7 +15,7 @@ from publisher.models import Publication, PublicationStatus
 from publisher.runtime import Runtime
 
 from .test_feeds import Env, feed_tables  # noqa: F401
-from .test_wordpress_channel import RENDERER, SETTINGS, make_channel, make_ctx
+from .test_wordpress_channel import RENDERER, SETTINGS, make_ctx
 from .wordpress_fixture import WordPressSite, wordpress  # noqa: F401
 
 pytestmark = pytest.mark.wordpress
@@ -30,12 +30,14 @@ def test_article_in_wordpress_is_cross_posted_exactly_once(
     assert env.get(source_id).seeded and env.get(source_id).last_error is None
     assert env.items() == []  # what was already on the site is not posted
 
-    config, secrets = WordPressChannel.validate_config(
+    config, secrets = WordPressChannel.connect(
         {"url": wordpress.url, "username": wordpress.user},
         {"app_password": wordpress.app_password}, SETTINGS)
+    row = make.channel(env.opd, "wordpress", config=config, secrets=secrets)  # via services
+    assert row.secrets_encrypted and wordpress.app_password not in row.secrets_encrypted
+    site = runtime.channel(row)
     ctx = make_ctx(tmp_path)
-    receipt = make_channel(config, secrets).publish(
-        make_channel(config, secrets).render(ctx, RENDERER))
+    receipt = site.publish(site.render(ctx, RENDERER))
 
     env.poll("worker-1")
     env.poll("worker-1")

@@ -72,7 +72,7 @@ def make_channel(config: dict, secrets: dict) -> WordPressChannel:
 
 @pytest.fixture
 def wp_channel(wordpress: WordPressSite) -> WordPressChannel:  # noqa: F811
-    config, secrets = WordPressChannel.validate_config(
+    config, secrets = WordPressChannel.connect(
         {"url": wordpress.url + "/", "username": wordpress.user,
          "category_map": {"berkala": "Informasi Berkala"}, "tags": ["KIP", "posyandu"]},
         {"app_password": wordpress.app_password}, SETTINGS,
@@ -152,8 +152,8 @@ def test_find_existing_after_a_crash_and_no_duplicate_media(
 @pytest.mark.wordpress
 def test_wrong_password_is_auth_error(wordpress: WordPressSite, tmp_path: Path) -> None:  # noqa: F811
     with pytest.raises(ConfigError) as info:
-        WordPressChannel.validate_config({"url": wordpress.url, "username": wordpress.user},
-                                         {"app_password": "salah salah salah salah"}, SETTINGS)
+        WordPressChannel.connect({"url": wordpress.url, "username": wordpress.user},
+                                 {"app_password": "salah salah salah salah"}, SETTINGS)
     assert info.value.field == "app_password" and "salah" in info.value.message
     channel = make_channel({"url": wordpress.url, "username": wordpress.user},
                            {"app_password": "salah salah salah salah"})
@@ -276,9 +276,17 @@ def test_connect_site_refuses_guarded_address() -> None:
     result = connect_site("http://169.254.169.254", "u", "p", strict)
     assert not result.ok and "ditolak" in result.detail
     with pytest.raises(ConfigError) as info:
-        WordPressChannel.validate_config({"url": "http://10.0.0.5", "username": "u"},
-                                         {"app_password": "p"}, strict)
+        WordPressChannel.connect({"url": "http://10.0.0.5", "username": "u"},
+                                 {"app_password": "p"}, strict)
     assert info.value.field == "url"
+    # Offline validation (inside the services' transaction) names bad fields too.
+    for config, field in [({"url": "dinas.go.id", "username": "u"}, "url"),
+                          ({"url": "http://x.go.id", "username": "u", "post_status": "x"},
+                           "post_status"),
+                          ({"url": "http://x.go.id"}, "username")]:
+        with pytest.raises(ConfigError) as bad:
+            WordPressChannel.validate_config(config, {"app_password": "p"}, strict)
+        assert bad.value.field == field
 
 
 def test_post_slug_carries_the_fingerprint() -> None:

@@ -118,10 +118,10 @@ class WordPressChannel(Channel):
     def validate_config(
         cls, config: dict[str, Any], secrets: dict[str, Any], settings: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Normalise the site URL and connect to it: ``/wp-json/`` and ``users/me`` must answer.
+        """Check and normalise the fields, offline (it runs inside the services' transaction).
 
-        Makes network calls (through the SSRF guard); call it with no DB session open.
-        Raises ConfigError naming the field that is wrong and what to do.
+        Connecting to the site is :meth:`connect`, called before that transaction opens.
+        Raises ConfigError naming the field.
         """
         config, secrets = super().validate_config(config, secrets, settings)
         url = str(config.get("url", "")).strip().rstrip("/")
@@ -141,18 +141,33 @@ class WordPressChannel(Channel):
             tags = [t.strip() for t in tags.split(",") if t.strip()]
         if not isinstance(tags, list):
             raise ConfigError("tags", "harus daftar tag")
-        username = str(config.get("username", "")).strip()
-        password = str(secrets.get("app_password", "")).strip()
-        result = connect_site(url, username, password, settings)
-        if not result.ok:
-            raise ConfigError(result.field, result.detail)
+        api_root = str(config.get("api_root") or "")
+        if api_root and not api_root.startswith(url + "/"):
+            api_root = ""  # the site moved: fall back to <url>/wp-json/
         clean = {
-            **config, "url": url, "username": username, "post_status": status,
-            "category_map": {str(k): v for k, v in category_map.items()}, "tags": tags,
-            "api_root": result.api_root,
+            **config, "url": url, "username": str(config.get("username", "")).strip(),
+            "post_status": status, "category_map": {str(k): v for k, v in category_map.items()},
+            "tags": tags, "api_root": api_root,
             "image_in_content": bool(config.get("image_in_content", True)),
         }
-        return clean, {"app_password": password}
+        return clean, {"app_password": str(secrets.get("app_password", "")).strip()}
+
+    @classmethod
+    def connect(
+        cls, config: dict[str, Any], secrets: dict[str, Any], settings: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validate, then connect to the site: ``/wp-json/`` and ``users/me`` must answer.
+
+        Makes network calls (through the SSRF guard): call it with no DB session open, then
+        pass the returned config (it carries the discovered ``api_root``) to the services.
+        Raises ConfigError naming the field that is wrong and what to do.
+        """
+        config, secrets = cls.validate_config(config, secrets, settings)
+        result = connect_site(config["url"], config["username"], secrets["app_password"],
+                              settings)
+        if not result.ok:
+            raise ConfigError(result.field, result.detail)
+        return {**config, "api_root": result.api_root}, secrets
 
     # --- HTTP --------------------------------------------------------------------------------
 
