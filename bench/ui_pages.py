@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--opds", type=int, default=20)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reuse", type=Path, help="a folder seeded by an earlier run")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="skip ANALYZE after seeding (no planner statistics)")
     args = parser.parse_args()
 
     tmp = args.reuse or Path(tempfile.mkdtemp(prefix="ui-bench-"))
@@ -92,8 +94,9 @@ def main() -> None:
     else:
         seeded = seed_people_and_channels(runtime, args.opds)
         seed_items(runtime, seeded, args.items, args.publications)
-    with runtime.db.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")  # planner statistics, as PRAGMA optimize keeps them
+    if not args.no_analyze:
+        with runtime.db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")  # planner statistics, as PRAGMA optimize keeps them
     print(f"database: {tmp / 'publisher.db'}")
     with runtime.db.read() as s:
         n_items = s.scalar(select(func.count()).select_from(Item))
