@@ -1,14 +1,18 @@
-"""The periodic jobs of a scheduler process besides dispatch: feed polling and cleanup.
+"""The periodic jobs of a scheduler process besides dispatch: feed polling, channel health
+and cleanup.
 
 ``publisher run`` and ``publisher worker`` build their Worker here, so every scheduler process
-runs the same jobs. Each job is safe with many workers: feed sources are claimed rows, and the
-cleanup is an idempotent delete.
+runs the same jobs. Each job is safe with many workers: feed sources are claimed rows, each
+channel's daily health check is claimed by a conditional UPDATE, and the cleanup is an
+idempotent delete.
 """
 
 from __future__ import annotations
 
 from .api.idempotency import purge_expired
 from .feeds import poll_due_feeds
+from .health import JOB_SECONDS as HEALTH_SECONDS
+from .health import check_due_channels
 from .runtime import Runtime
 from .scheduler import Worker
 
@@ -17,10 +21,13 @@ IDEMPOTENCY_PURGE_SECONDS = 3600.0
 
 
 def make_worker(runtime: Runtime) -> Worker:
-    """A Worker with dispatch (built in) plus feed polling and the idempotency-key purge."""
+    """A Worker with dispatch (built in) plus feed polling, channel health and the
+    idempotency-key purge."""
     worker = Worker(runtime)
     worker.add_periodic("feed-poll", lambda: poll_due_feeds(runtime, worker.worker_id),
                         FEED_POLL_SECONDS)
+    worker.add_periodic("channel-health",
+                        lambda: check_due_channels(runtime, worker.worker_id), HEALTH_SECONDS)
     worker.add_periodic("idempotency-purge", lambda: purge_expired(runtime.db),
                         IDEMPOTENCY_PURGE_SECONDS)
     return worker

@@ -25,6 +25,8 @@ BLUEPRINTS: list[str] = [
     "publisher.api.users",
     "publisher.api.opds",
     "publisher.api.register",
+    "publisher.api.meta",
+    "publisher.api.status",
 ]
 
 

@@ -103,6 +103,14 @@ _CHANNEL_FIELDS: dict[str, Any] = {
     "schedule": f.List(f.Dict()), "min_interval_seconds": f.Integer(),
     "health_ok": f.Boolean(allow_none=True), "health_detail": f.String(),
     **_timed("health_checked_at", "credential_expires_at", "created_at", "updated_at"),
+    "health": f.Nested(_schema("ChannelHealthOut", {
+        "ok": f.Boolean(allow_none=True, metadata={"description": "null: belum/tidak dapat "
+                                                                  "diperiksa"}),
+        "detail": f.String(), "expires_soon": f.Boolean(metadata={
+            "description": "token berakhir dalam 7 hari (atau sudah)"}),
+        **_timed("checked_at", "expires_at"),
+    })),
+    "warnings": f.List(f.String(), metadata={"description": "peringatan untuk operator"}),
 }
 ChannelOut = _schema("ChannelOut", _CHANNEL_FIELDS)
 ChannelList = _schema("ChannelList", {"items": f.List(f.Nested(ChannelOut))})

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..health import channel_warnings, health_out
 from ..models import AuditEvent, Channel, Item, ItemVersion, Media, Opd, Publication
 from ..runtime import Runtime
 from ..timeutil import zone_label
@@ -118,6 +119,11 @@ def channel_out(channel: Channel, runtime: Runtime) -> dict[str, Any]:
     }
     for name in ("health_checked_at", "credential_expires_at", "created_at", "updated_at"):
         put_time(out, name, getattr(channel, name), tz_name)
+    health = health_out(channel)
+    for name in ("checked_at", "expires_at"):
+        put_time(health, name, health[name], tz_name)
+    out["health"] = health
+    out["warnings"] = channel_warnings(channel, runtime.settings)
     return out
 
 

@@ -217,6 +217,9 @@ class Health:
     detail: str = ""
     expires_at: datetime | None = None
     scopes: tuple[str, ...] = ()
+    #: The credentials themselves are bad (invalid, expired, a permission missing): the
+    #: channel needs reconnecting. False for other problems (an unreachable endpoint...).
+    reauth: bool = False
 
 
 # --- the base class -------------------------------------------------------------------------

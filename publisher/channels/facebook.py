@@ -168,7 +168,8 @@ class FacebookPageChannel(Channel):
             try:
                 page = graph.get(self.page_id, fields="id,name")
             except (PermanentError, AuthError) as exc:
-                return Health(ok=False, detail=f"Halaman tidak dapat dibaca: {exc.message}")
+                return Health(ok=False, detail=f"Halaman tidak dapat dibaca: {exc.message}",
+                              reauth=isinstance(exc, AuthError))
         name = page.get("name") or self.page_id
         return Health(
             ok=True,

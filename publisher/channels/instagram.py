@@ -328,7 +328,8 @@ class InstagramChannel(Channel):
             try:
                 account = graph.get(self.ig_user_id, fields="id,username")
             except (PermanentError, AuthError) as exc:
-                return Health(ok=False, detail=f"Akun Instagram tidak dapat dibaca: {exc.message}")
+                return Health(ok=False, detail=f"Akun Instagram tidak dapat dibaca: {exc.message}",
+                              reauth=isinstance(exc, AuthError))
         problem = public_base_url_problem(self.settings.public_base_url, self.settings)
         if problem:
             return Health(ok=False, detail=problem, expires_at=health.expires_at,

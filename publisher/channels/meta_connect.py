@@ -183,7 +183,7 @@ def token_health(graph: GraphClient, token: str, required: tuple[str, ...]) -> H
     try:
         info = inspect_token(graph, token)
     except AuthError as exc:
-        return Health(ok=False, detail=exc.message)
+        return Health(ok=False, detail=exc.message, reauth=True)
     if not info.inspected:
         return Health(
             ok=True,
@@ -196,6 +196,7 @@ def token_health(graph: GraphClient, token: str, required: tuple[str, ...]) -> H
             detail=f"Token Meta tidak berlaku lagi{reason}: sambungkan ulang kanal ini.",
             expires_at=info.expires_at,
             scopes=info.scopes,
+            reauth=True,
         )
     missing = [s for s in required if s not in info.scopes]
     if missing:
@@ -207,6 +208,7 @@ def token_health(graph: GraphClient, token: str, required: tuple[str, ...]) -> H
             ),
             expires_at=info.expires_at,
             scopes=info.scopes,
+            reauth=True,
         )
     warning = expiry_warning(info.expires_at)
     if warning:
