@@ -127,25 +127,26 @@ def _discover(token: str) -> Connection:
         raise MetaRefused(exc.message) from None
 
 
-def _existing(sess: Session, opd_id: int) -> dict[tuple[str, str], Channel]:
-    """This OPD's Meta channels by (kind, remote account id)."""
-    rows = sess.scalars(
-        select(Channel).where(Channel.opd_id == opd_id, Channel.kind.in_(list(ACCOUNT_KEY)))
+def _existing(sess: Session, opd_id: int) -> dict[tuple[str, str], int]:
+    """Ids of this OPD's Meta channels by (kind, remote account id); the oldest wins."""
+    rows = sess.execute(
+        select(Channel.id, Channel.kind, Channel.config)
+        .where(Channel.opd_id == opd_id, Channel.kind.in_(list(ACCOUNT_KEY)))
         .order_by(Channel.id)
     )
-    found: dict[tuple[str, str], Channel] = {}
-    for row in rows:
-        account = str((row.config or {}).get(ACCOUNT_KEY[row.kind]) or "")
-        found.setdefault((row.kind, account), row)
+    found: dict[tuple[str, str], int] = {}
+    for channel_id, kind, config in rows:
+        account = str((config or {}).get(ACCOUNT_KEY[kind]) or "")
+        found.setdefault((kind, account), channel_id)
     return found
 
 
-def _page_out(page: PageAccount, existing: dict[tuple[str, str], Channel]) -> dict[str, Any]:
+def _page_out(page: PageAccount, existing: dict[tuple[str, str], int]) -> dict[str, Any]:
     ids: dict[str, int] = {}
     if ("facebook", page.page_id) in existing:
-        ids["facebook"] = existing[("facebook", page.page_id)].id
+        ids["facebook"] = existing[("facebook", page.page_id)]
     if page.ig_user_id and ("instagram", page.ig_user_id) in existing:
-        ids["instagram"] = existing[("instagram", page.ig_user_id)].id
+        ids["instagram"] = existing[("instagram", page.ig_user_id)]
     return {**page.public(), "channel_ids": ids}
 
 
@@ -188,25 +189,25 @@ def _chosen(found: Connection, page_id: str, instagram: bool | None) -> list[Cha
 
 
 def _apply(sess: Session, who: Principal, opd_id: int, spec: ChannelSpec,
-           existing: dict[tuple[str, str], Channel]) -> tuple[Channel, bool, int]:
+           existing: dict[tuple[str, str], int]) -> tuple[Channel, bool, int]:
     """Create the channel, or reconnect the one this OPD has for the account; returns
     (channel, created, publications released)."""
     rt = common.runtime()
-    row = existing.get((spec.kind, str(spec.config[ACCOUNT_KEY[spec.kind]])))
-    if row is None:
+    channel_id = existing.get((spec.kind, str(spec.config[ACCOUNT_KEY[spec.kind]])))
+    if channel_id is None:
         channel = channel_service.create_channel(
             sess, who, rt, opd_id, spec.kind, spec.name, config=spec.config,
             secrets=spec.secrets)
         return channel, True, 0
-    held_before = _held(sess, row.id)
-    channel = channel_service.update_channel(sess, who, rt, row.id, config=spec.config,
+    held_before = _held(sess, channel_id)
+    channel = channel_service.update_channel(sess, who, rt, channel_id, config=spec.config,
                                              secrets=spec.secrets)
     # A fresh token: forget the old verdict, so the health job checks it soon.
     channel.health_ok = None
     channel.health_detail = "Baru disambungkan ulang; belum diperiksa."
     channel.health_checked_at = None
     channel.credential_expires_at = None
-    return channel, False, held_before - _held(sess, row.id)
+    return channel, False, held_before - _held(sess, channel_id)
 
 
 def _held(sess: Session, channel_id: int) -> int:
