@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from ..channels import UnknownChannelKind, kinds
 from ..channels import get as channel_class
+from ..channels.base import ConfigError
 from ..models import Channel, Publication, PublicationStatus, Role
 from ..services import channels as channel_service
 from ..services.errors import ServiceError
@@ -113,6 +114,16 @@ def create() -> Response:
         flash(_("Jenis saluran tidak dikenal."), "error")
         return redirect(url_for("ui_channels.index"))
     config, secrets = _form_config(kind)
+    connect = getattr(channel_class(kind), "connect", None)
+    if callable(connect):
+        # A kind that checks the account first (e.g. WordPress) does it over the network:
+        # end the request's transaction before, and create the channel after.
+        s.rollback()
+        try:
+            config, secrets = connect(config, secrets, runtime.settings)
+        except ConfigError as exc:
+            flash(f"{exc.field}: {exc.message}", "error")
+            return redirect(url_for("ui_channels.index", kind=kind))
     channel = attempt(lambda: channel_service.create_channel(
         s, p, runtime, int(request.form.get("opd") or 0), kind, request.form.get("name", ""),
         config=config, secrets=secrets, schedule=_form_schedule(),

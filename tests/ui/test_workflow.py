@@ -281,3 +281,21 @@ def test_audit_page_verifies_the_chain(ui, make):
     ui.post("/admin/keluar")
     ui.login("operator")
     assert ui.get("/admin/audit?verify=1").status_code == 403
+
+
+def test_channel_kind_with_connect_is_checked_before_it_is_created(ui, make, runtime):
+    from publisher.models import Channel
+
+    opd, _e, _a, _site = _setup(make)
+    ui.login("ppid")
+    with LoopbackServer() as server:  # answers 404 everywhere: not a WordPress site
+        response = ui.post("/admin/saluran", {
+            "kind": "wordpress", "opd": str(opd.id), "name": "Situs WP",
+            "cfg_url": server.url("/"), "cfg_username": "editor",
+            "cfg_app_password": "abcd efgh ijkl mnop qrst uvwx"}, follow_redirects=True)
+        assert server.requests, "the site was not contacted"
+    page = response.get_data(as_text=True)
+    assert 'class="flash error"' in page
+    assert "abcd efgh" not in page  # the secret never comes back
+    with runtime.db.read() as s:
+        assert s.scalars(select(Channel).where(Channel.kind == "wordpress")).first() is None
