@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 220, 34, 36, 12
+WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 640, 250, 34, 40, 40
 
 
 def weekly_chart(weeks: Sequence[tuple[str, int]], target: int, title: str,
@@ -25,9 +25,9 @@ def weekly_chart(weeks: Sequence[tuple[str, int]], target: int, title: str,
         f'<title id="chart-title">{escape(title)}</title>',
         f'<line x1="{PAD_LEFT}" y1="{y(0):.1f}" x2="{WIDTH - 8}" y2="{y(0):.1f}" '
         'stroke="#4a5560"/>',
-        f'<text x="{PAD_LEFT - 6}" y="{y(top) + 4:.1f}" text-anchor="end" font-size="11" '
+        f'<text x="{PAD_LEFT - 6}" y="{y(top) + 4:.1f}" text-anchor="end" font-size="15" '
         f'fill="#4a5560">{top}</text>',
-        f'<text x="{PAD_LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end" font-size="11" '
+        f'<text x="{PAD_LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end" font-size="15" '
         f'fill="#4a5560">0</text>',
     ]
     for i, (label, count) in enumerate(weeks):
@@ -40,19 +40,20 @@ def weekly_chart(weeks: Sequence[tuple[str, int]], target: int, title: str,
         )
         parts.append(
             f'<text x="{x + slot * 0.35:.1f}" y="{y(count) - 3:.1f}" text-anchor="middle" '
-            f'font-size="11" fill="#1b1f24">{count}</text>'
+            f'font-size="15" fill="#1b1f24">{count}</text>'
         )
         parts.append(
-            f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - PAD_BOTTOM + 14}" text-anchor="middle" '
-            f'font-size="10" fill="#4a5560">{escape(label)}</text>'
+            f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - PAD_BOTTOM + 20}" text-anchor="middle" '
+            f'font-size="14" fill="#4a5560">{escape(label)}</text>'
         )
     parts.append(
         f'<line x1="{PAD_LEFT}" y1="{y(target):.1f}" x2="{WIDTH - 8}" y2="{y(target):.1f}" '
         f'stroke="#a4161a" stroke-width="2" stroke-dasharray="6 4"/>'
     )
     parts.append(
-        f'<text x="{WIDTH - 10}" y="{y(target) - 4:.1f}" text-anchor="end" font-size="11" '
-        f'fill="#a4161a">{escape(target_label)}</text>'
+        # the legend sits above the plot, so it never covers a bar's number
+        f'<text x="{WIDTH - 10}" y="15" text-anchor="end" font-size="15" fill="#a4161a">'
+        f'- - {escape(target_label)}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)
