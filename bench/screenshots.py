@@ -30,6 +30,7 @@ from publisher.migrate import upgrade
 from publisher.models import User
 from publisher.queue.dispatcher import Dispatcher
 from publisher.runtime import Runtime
+from publisher.scheduler import Worker
 from publisher.services import items
 from publisher.timeutil import to_local, utcnow
 
@@ -111,6 +112,8 @@ def main() -> None:
     _seed(runtime, f"http://127.0.0.1:{receiver.server_port}/hook")
     holder["app"] = create_app(runtime=runtime)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    worker = Worker(runtime, "screenshots")  # the dashboard warns when no worker runs
+    worker.start()
     args.out.mkdir(parents=True, exist_ok=True)
     week = to_local(utcnow() + timedelta(days=2), "Asia/Jakarta").date().isoformat()
     with sync_playwright() as p:
@@ -149,6 +152,7 @@ def main() -> None:
                             full_page=_full("compose", label))
             context.close()
         browser.close()
+    worker.stop(5)
     server.shutdown()
     receiver.shutdown()
     runtime.db.dispose()

@@ -22,6 +22,7 @@ from ..models import (
     ItemStatus,
     Publication,
     PublicationStatus,
+    WorkerHeartbeat,
 )
 from ..timeutil import to_local, utcnow
 from .chart import weekly_chart
@@ -34,6 +35,8 @@ WEEKLY_TARGET = 4
 CHART_WEEKS = 8
 STALE_AFTER = timedelta(days=183)
 EXPIRY_WARNING = timedelta(days=14)
+#: A worker not seen for this long is taken as stopped (they beat every 10 s).
+WORKER_SILENCE = timedelta(seconds=60)
 
 
 def _pubs(p: Any) -> Any:
@@ -96,6 +99,8 @@ def index() -> str:
     stale_count = s.scalar(scoped(select(func.count(Item.id)).where(*stale_where),
                                   Item.opd_id)) or 0
 
+    workers = s.scalar(select(func.count()).select_from(WorkerHeartbeat)
+                       .where(WorkerHeartbeat.seen_at >= now - WORKER_SILENCE)) or 0
     tz = by_id[chosen].timezone if chosen else (opds[0].timezone if opds else "Asia/Jakarta")
     today = to_local(now, tz).date()
     week_start = today - timedelta(days=today.weekday())
@@ -124,6 +129,6 @@ def index() -> str:
         "ui/dashboard.html", opds=opds, by_id=by_id, chosen=chosen, upcoming=upcoming,
         failures=failures, failure_count=failure_count, channels=channels, stale=stale,
         stale_count=stale_count, chart=Markup(chart), now=now, target=target,  # noqa: S704
-        this_week=per_week[week_start], expiry_warning=now + EXPIRY_WARNING,
+        this_week=per_week[week_start], expiry_warning=now + EXPIRY_WARNING, workers=workers,
     )
 

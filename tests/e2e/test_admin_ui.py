@@ -153,6 +153,7 @@ def test_switch_language(live: Live, desktop: Any) -> None:
     page = desktop.new_page()
     sign_in(page, live, "operator")
     expect(page.get_by_role("heading", level=1)).to_have_text("Beranda")
+    expect(page.locator("#no-worker")).to_have_count(0)  # the fixture's worker beats
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.get_by_role("link", name="Compose")).to_be_visible()

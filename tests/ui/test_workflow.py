@@ -171,6 +171,7 @@ def test_published_item_in_register_and_timeline(ui, make):
     dashboard = ui.text(f"/admin/?opd={opd.id}")
     assert "<svg" in dashboard and "target Monev 4/minggu" in dashboard
     assert "Minggu ini: 1 dari target 4." in dashboard
+    assert 'id="no-worker"' in dashboard  # no scheduler runs in these tests: said plainly
 
 
 def test_failed_publication_is_explained_and_retried(ui, make, runtime):
