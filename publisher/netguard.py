@@ -357,7 +357,7 @@ def safe_session(
 
 
 __all__: Sequence[str] = (
-    "AddressPolicy", "BlockedAddress", "GuardError", "GuardedAdapter", "InvalidURL", "OutboundError",
-    "ResolveError", "address_refusal", "check_address", "check_url", "checked_addresses",
-    "resolve", "safe_session", "split_url",
+    "AddressPolicy", "BlockedAddress", "GuardError", "GuardedAdapter", "InvalidURL",
+    "OutboundError", "ResolveError", "address_refusal", "check_address", "check_url",
+    "checked_addresses", "resolve", "safe_session", "split_url",
 )
