@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 09:29:36.657759
+Create Date: 2026-11-27 10:16:06.212767
 """
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('seq')
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_item_id'), ['item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_opd_id'), ['opd_id'], unique=False)
@@ -133,6 +132,38 @@ def upgrade() -> None:
     with op.batch_alter_table('channel', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_opd_id'), ['opd_id'], unique=False)
 
+    op.create_table('feed_source',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('opd_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('url', sa.String(length=1000), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('target_channel_ids', sa.JSON(), nullable=False),
+    sa.Column('body_template', sa.Text(), nullable=False),
+    sa.Column('requires_approval', sa.Boolean(), nullable=False),
+    sa.Column('category', sa.String(length=20), nullable=False),
+    sa.Column('poll_interval_seconds', sa.Integer(), nullable=False),
+    sa.Column('next_poll_at', publisher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('lease_until', publisher.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('etag', sa.String(length=300), nullable=True),
+    sa.Column('last_modified', sa.String(length=100), nullable=True),
+    sa.Column('seeded', sa.Boolean(), nullable=False),
+    sa.Column('last_polled_at', publisher.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', publisher.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', publisher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', publisher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['opd_id'], ['opd.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('feed_source', schema=None) as batch_op:
+        batch_op.create_index('ix_feed_source_due', ['enabled', 'next_poll_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feed_source_opd_id'), ['opd_id'], unique=False)
+
     op.create_table('idempotency_record',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -186,6 +217,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.create_index('ix_item_category_status_updated', ['category', 'status', 'updated_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_opd_id'), ['opd_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_status'), ['status'], unique=False)
@@ -213,6 +245,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('opd_id', 'channel_kind')
     )
+    op.create_table('feed_entry_seen',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('entry_key', sa.Text(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('link', sa.String(length=1000), nullable=False),
+    sa.Column('first_seen_at', publisher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['source_id'], ['feed_source.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('source_id', 'key_hash')
+    )
+    with op.batch_alter_table('feed_entry_seen', schema=None) as batch_op:
+        batch_op.create_index('ix_feed_entry_seen_content', ['source_id', 'content_hash'], unique=False)
+
     op.create_table('item_target',
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
@@ -293,13 +343,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('publication', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_publication_channel_id'), ['channel_id'], unique=False)
-        batch_op.create_index('ix_publication_claim', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_publication_due', ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_publication_item_id'), ['item_id'], unique=False)
         batch_op.create_index('ix_publication_lease', ['status', 'lease_until'], unique=False)
+        batch_op.create_index('ix_publication_opd_due', ['opd_id', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_publication_opd_id'), ['opd_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_publication_published_at'), ['published_at'], unique=False)
+        batch_op.create_index('ix_publication_status_due', ['status', 'due_at'], unique=False)
 
     # ### end Alembic commands ###
+    # Autogenerate cannot render this expression index (see Publication.__table_args__).
+    claimable = "status IN ('scheduled', 'retrying', 'processing')"
+    op.create_index(
+        "ix_publication_claim", "publication", [sa.text("priority DESC"), "due_at"],
+        sqlite_where=sa.text(claimable), postgresql_where=sa.text(claimable),
+    )
     for statement in appendonly.statements(op.get_bind().dialect.name):
         op.execute(statement)
 
@@ -307,11 +365,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('publication', schema=None) as batch_op:
+        batch_op.drop_index('ix_publication_status_due')
         batch_op.drop_index(batch_op.f('ix_publication_published_at'))
         batch_op.drop_index(batch_op.f('ix_publication_opd_id'))
+        batch_op.drop_index('ix_publication_opd_due')
         batch_op.drop_index('ix_publication_lease')
         batch_op.drop_index(batch_op.f('ix_publication_item_id'))
-        batch_op.drop_index('ix_publication_claim')
+        batch_op.drop_index('ix_publication_due')
         batch_op.drop_index(batch_op.f('ix_publication_channel_id'))
 
     op.drop_table('publication')
@@ -325,6 +385,10 @@ def downgrade() -> None:
 
     op.drop_table('item_version')
     op.drop_table('item_target')
+    with op.batch_alter_table('feed_entry_seen', schema=None) as batch_op:
+        batch_op.drop_index('ix_feed_entry_seen_content')
+
+    op.drop_table('feed_entry_seen')
     op.drop_table('post_template')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_membership_opd_id'))
@@ -334,9 +398,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_status'))
         batch_op.drop_index(batch_op.f('ix_item_opd_id'))
         batch_op.drop_index(batch_op.f('ix_item_created_at'))
+        batch_op.drop_index('ix_item_category_status_updated')
 
     op.drop_table('item')
     op.drop_table('idempotency_record')
+    with op.batch_alter_table('feed_source', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feed_source_opd_id'))
+        batch_op.drop_index('ix_feed_source_due')
+
+    op.drop_table('feed_source')
     with op.batch_alter_table('channel', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_channel_opd_id'))
 
@@ -354,7 +424,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_event_opd_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_item_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_at'))
-        batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
     # ### end Alembic commands ###
