@@ -11,7 +11,6 @@ the channel service. The Graph calls run with no database session open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import marshmallow as ma
@@ -98,21 +97,15 @@ ConnectOut = out._schema("MetaConnectOut", {
 })
 
 
-@dataclass(frozen=True)
-class _Target:
-    opd_id: int
-    opd_slug: str
-
-
-def _target(opd_ref: str, who: Principal) -> _Target:
-    """The OPD named in the URL, which the user must manage (short read, closed before any
-    network call)."""
+def _target(opd_ref: str, who: Principal) -> int:
+    """The id of the OPD named in the URL, which the user must manage (a short read, closed
+    before any network call)."""
     with common.runtime().db.read() as sess:
         opd = item_service.get_opd(sess, who, int(opd_ref) if opd_ref.isdigit() else opd_ref)
         if not who.has_role(opd.id, Role.APPROVER):
             raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang menyambungkan "
                             "Halaman Facebook dan akun Instagram")
-        return _Target(opd.id, opd.slug)
+        return opd.id
 
 
 def _discover(token: str) -> Connection:
@@ -156,10 +149,10 @@ def _page_out(page: PageAccount, existing: dict[tuple[str, str], int]) -> dict[s
 def discover(data: dict[str, Any], opd: str) -> dict[str, Any]:
     """The Pages a token can post to, their Instagram accounts, and what is missing."""
     who = common.principal()
-    target = _target(opd, who)
+    opd_id = _target(opd, who)
     found = _discover(data["token"])
     with common.runtime().db.read() as sess:
-        existing = _existing(sess, target.opd_id)
+        existing = _existing(sess, opd_id)
     return {
         "token_type": found.token_type, "scopes": list(found.scopes),
         "expires_at": common.iso(found.expires_at),
@@ -222,17 +215,17 @@ def _held(sess: Session, channel_id: int) -> int:
 def connect(data: dict[str, Any], opd: str) -> dict[str, Any]:
     """Create (or reconnect) the Facebook and Instagram channels of one Page."""
     who = common.principal()
-    target = _target(opd, who)
+    opd_id = _target(opd, who)
     found = _discover(data["token"])
     specs = _chosen(found, data["page_id"], data.get("instagram"))
     sess = common.session()  # the write transaction starts after the Graph calls
-    existing = _existing(sess, target.opd_id)
+    existing = _existing(sess, opd_id)
     channels: list[Channel] = []
     created: list[int] = []
     reconnected: list[int] = []
     released = 0
     for spec in specs:
-        channel, is_new, freed = _apply(sess, who, target.opd_id, spec, existing)
+        channel, is_new, freed = _apply(sess, who, opd_id, spec, existing)
         sess.flush()
         channels.append(channel)
         (created if is_new else reconnected).append(channel.id)
@@ -245,7 +238,7 @@ def connect(data: dict[str, Any], opd: str) -> dict[str, Any]:
     sess.commit()
     shown = [channel_out(c, common.runtime()) for c in channels]
     return {
-        "page": _page_out(page, _existing(sess, target.opd_id)),
+        "page": _page_out(page, _existing(sess, opd_id)),
         "channels": shown, "created": created, "reconnected": reconnected,
         "released_publications": released,
         "warnings": list(found.warnings) + [w for c in shown for w in c["warnings"]],
