@@ -13,12 +13,18 @@ and nothing is sent again; without it, the resend carries the same webhook id.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import requests
+import urllib3
 from standardwebhooks.webhooks import Webhook
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from .base import (
     AuthError,
@@ -54,10 +60,6 @@ class WebhookChannel(Channel):
     max_images = 20
     required_config = ("url",)
     secret_fields = ("signing_secret",)
-
-    def __init__(self, info: Any, settings: Any) -> None:
-        super().__init__(info, settings)
-        self._local = threading.local()
 
     @classmethod
     def validate_config(
@@ -117,18 +119,27 @@ class WebhookChannel(Channel):
                                  html=item.body_html, link=item.site_url,
                                  images=list(ctx.media), data=body)
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            from ..netguard import safe_session
+    def _pool(self) -> urllib3.PoolManager:
+        pool: urllib3.PoolManager | None = getattr(self, "_pool_manager", None)
+        if pool is None:
+            from ..netguard import guarded_pool
 
-            session = safe_session(self.settings, pool_maxsize=self.settings.concurrency)
-            session.headers["User-Agent"] = USER_AGENT
-            self._local.session = session
-        return session
+            pool = guarded_pool(self.settings, maxsize=self.settings.concurrency)
+            self._pool_manager = pool
+        return pool
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        """One guarded request, no redirects, no hidden retries (the queue decides those)."""
+        headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
+        return self._pool().request(
+            method, url, headers=headers, redirect=False, retries=False,
+            timeout=urllib3.Timeout(total=self.settings.http_timeout), **kwargs,
+        )
 
     def publish(self, payload: Payload) -> Receipt:
         """POST the signed JSON; 2xx is a receipt (the receiver may return ``id``/``url``)."""
+        from ..netguard import OutboundError
+
         body = json.dumps(payload.data, ensure_ascii=False, separators=(",", ":"))
         sent_at = datetime.now(UTC)
         signature = Webhook(self.info.secrets["signing_secret"]).sign(
@@ -141,31 +152,32 @@ class WebhookChannel(Channel):
             "webhook-signature": signature,
         }
         try:
-            response = self._session().post(
-                self.info.config["url"], data=body.encode(), headers=headers,
-                timeout=self.settings.http_timeout, allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise TransientError("Penerima webhook tidak menjawab tepat waktu",
-                                 detail=str(exc), uncertain=True) from None
-        except requests.ConnectionError as exc:
+            response = self._request("POST", self.info.config["url"], body=body.encode(),
+                                     headers=headers)
+        except OutboundError as exc:
+            raise PermanentError(f"Alamat webhook ditolak: {exc}") from None
+        except NewConnectionError as exc:  # (a subclass of ConnectTimeoutError in urllib3)
             raise TransientError("Tidak dapat terhubung ke penerima webhook",
                                  detail=str(exc)) from None
-        except Exception as exc:
-            from ..netguard import OutboundError
-
-            if isinstance(exc, OutboundError):
-                raise PermanentError(f"Alamat webhook ditolak: {exc}") from None
-            raise
+        except ConnectTimeoutError as exc:
+            raise TransientError("Penerima webhook tidak dapat dihubungi tepat waktu",
+                                 detail=str(exc)) from None
+        except (ReadTimeoutError, ProtocolError) as exc:
+            # the receiver may have acted on it: reconcile before sending again
+            raise TransientError("Penerima webhook tidak menjawab tepat waktu",
+                                 detail=str(exc), uncertain=True) from None
+        except HTTPError as exc:
+            raise TransientError("Tidak dapat terhubung ke penerima webhook",
+                                 detail=str(exc)) from None
         return self._receipt(response, payload)
 
-    def _receipt(self, response: requests.Response, payload: Payload) -> Receipt:
-        status = response.status_code
-        snippet = response.text[:300]
+    def _receipt(self, response: urllib3.BaseHTTPResponse, payload: Payload) -> Receipt:
+        status = response.status
+        snippet = response.data[:300].decode("utf-8", "replace")
         if 200 <= status < 300:
             remote_id, url = payload.fingerprint, ""
             try:
-                answer = response.json()
+                answer = json.loads(response.data or b"null")
                 if isinstance(answer, dict):
                     remote_id = str(answer.get("id") or remote_id)
                     url = str(answer.get("url") or "")
@@ -196,20 +208,18 @@ class WebhookChannel(Channel):
         if not lookup:
             return None
         try:
-            response = self._session().get(lookup, params={"webhook-id": payload.fingerprint},
-                                           timeout=self.settings.http_timeout)
-        except requests.RequestException as exc:
+            response = self._request("GET", lookup, fields={"webhook-id": payload.fingerprint})
+        except HTTPError as exc:
             raise TransientError("Tidak dapat menanyakan penerima webhook",
                                  detail=str(exc)) from None
-        if response.status_code == 404:
+        if response.status == 404:
             return None
-        if response.status_code in (401, 403):
-            raise AuthError(f"Penerima webhook menolak pencarian (HTTP {response.status_code})")
-        if response.status_code != 200:
-            raise TransientError(f"Pencarian di penerima webhook gagal (HTTP "
-                                 f"{response.status_code})")
+        if response.status in (401, 403):
+            raise AuthError(f"Penerima webhook menolak pencarian (HTTP {response.status})")
+        if response.status != 200:
+            raise TransientError(f"Pencarian di penerima webhook gagal (HTTP {response.status})")
         try:
-            answer = response.json()
+            answer = json.loads(response.data)
         except ValueError:
             raise TransientError("Jawaban pencarian penerima webhook bukan JSON") from None
         return Receipt(remote_id=str(answer.get("id") or payload.fingerprint),
@@ -221,10 +231,9 @@ class WebhookChannel(Channel):
 
         try:
             check_url(self.info.config["url"], self.settings)
-            self._session().head(self.info.config["url"], timeout=self.settings.http_timeout,
-                                 allow_redirects=False)
+            self._request("HEAD", self.info.config["url"])
         except OutboundError as exc:
             return Health(ok=False, detail=f"Alamat ditolak: {exc}")
-        except requests.RequestException as exc:
+        except HTTPError as exc:
             return Health(ok=False, detail=f"Tidak dapat terhubung: {type(exc).__name__}")
         return Health(ok=True, detail="Penerima webhook dapat dihubungi")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from .sweep import release
 
 log = logging.getLogger(__name__)
 
+#: How long to gather finished sends before recording them in one commit.
+RECORD_LINGER_SECONDS = 0.025
 #: How far back reconciliation looks for a post made by an earlier attempt.
 RECONCILE_WINDOW = timedelta(hours=6)
 
@@ -62,11 +65,15 @@ class Dispatcher:
         done = 0
         while True:
             claimed: list[Claimed] = []
-            # Keep at most a few rounds of remote sends queued behind the pool, so that leases
-            # do not run out while waiting; local channels finish inline and need no slot.
-            free = self.concurrency * 4 - len(self.in_flight)
-            limit = self.batch if self._local_only else min(free, self.batch)
-            if limit > 0 and not self.stopping.is_set():
+            # Keep a few rounds of remote sends queued behind the pool (not more, so leases do
+            # not run out while waiting), topping up in sizeable batches: every claim costs a
+            # transaction. Local channels finish inline and need no slot.
+            queued = len(self.in_flight)
+            limit = self.batch if self._local_only else min(
+                self.concurrency * 4 - queued, self.batch
+            )
+            refill = self._local_only or queued <= self.concurrency * 2
+            if refill and limit > 0 and not self.stopping.is_set():
                 claimed = claim(
                     self.runtime.db, self.worker_id, limit,
                     self.runtime.settings.lease_seconds, utcnow(),
@@ -74,7 +81,7 @@ class Dispatcher:
             outcomes = [o for c in claimed if (o := self._start(c)) is not None]
             if claimed:
                 self._local_only = not self.in_flight and len(outcomes) == len(claimed)
-            outcomes += self._collect(wait=not claimed and bool(self.in_flight))
+            outcomes += self._collect(wait=not claimed and bool(self.in_flight) or not refill)
             if outcomes:
                 record(self.runtime.db, self.worker_id, outcomes, utcnow())
                 done += len(outcomes)
@@ -100,12 +107,20 @@ class Dispatcher:
         self.results.put(future.result())
 
     def _collect(self, wait: bool) -> list[Outcome]:
+        """Outcomes of remote sends that finished. With ``wait``, block for the first one, then
+        linger a few milliseconds so that one commit records several receipts."""
         out: list[Outcome] = []
         if wait:
             try:
                 out.append(self.results.get(timeout=0.2))
             except queue.Empty:
                 return out
+            deadline = time.monotonic() + RECORD_LINGER_SECONDS
+            while len(out) < self.batch and (left := deadline - time.monotonic()) > 0:
+                try:
+                    out.append(self.results.get(timeout=left))
+                except queue.Empty:
+                    break
         while True:
             try:
                 out.append(self.results.get_nowait())
