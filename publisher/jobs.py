@@ -18,6 +18,18 @@ from .scheduler import Worker
 
 FEED_POLL_SECONDS = 10.0
 IDEMPOTENCY_PURGE_SECONDS = 3600.0
+STATISTICS_SECONDS = 6 * 3600.0
+
+
+def refresh_statistics(runtime: Runtime) -> None:
+    """Keep SQLite's query-planner statistics current (without them it picks slow join orders
+    on large tables); a bounded ANALYZE, so it stays quick on a large log. PostgreSQL's
+    autovacuum does this by itself."""
+    if runtime.db.dialect != "sqlite":
+        return
+    with runtime.db.write_conn() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
 
 
 def make_worker(runtime: Runtime) -> Worker:
@@ -30,4 +42,6 @@ def make_worker(runtime: Runtime) -> Worker:
                         lambda: check_due_channels(runtime, worker.worker_id), HEALTH_SECONDS)
     worker.add_periodic("idempotency-purge", lambda: purge_expired(runtime.db),
                         IDEMPOTENCY_PURGE_SECONDS)
+    worker.add_periodic("sqlite-statistics", lambda: refresh_statistics(runtime),
+                        STATISTICS_SECONDS)
     return worker

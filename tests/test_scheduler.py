@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from publisher.channels.webhook import new_signing_secret
@@ -80,3 +81,20 @@ def test_stop_finishes_sends_in_flight_and_keeps_the_rest(make: Factory, runtime
     waiting = [r for r in rows if r.status in (PublicationStatus.SCHEDULED,
                                                PublicationStatus.RETRYING)]
     assert len(published) + len(waiting) == 40 and waiting, "the rest wait for the next worker"
+
+
+def test_statistics_refresh_fills_sqlite_stat(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from publisher.jobs import refresh_statistics
+
+    if runtime.db.dialect != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
+    opd = make.opd()
+    site = make.channel(opd, "site")
+    editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
+    make.published_item(editor, approver, opd, [site.id])
+    refresh_statistics(runtime)
+    with runtime.db.engine.connect() as conn:
+        tables = {r[0] for r in conn.execute(text("SELECT tbl FROM sqlite_stat1"))}
+    assert {"publication", "item", "audit_event"} <= tables
