@@ -1,16 +1,12 @@
 """``/api/v1/media``: image uploads (checked and normalised by :mod:`publisher.images`).
 
-The stored copy is upright, sRGB and stripped of metadata (GPS included); it lives under
-``<instance>/media/<opd id>/<public token>.<ext>`` and is served publicly only by its
-unguessable token. Media rows belong to one OPD.
+The stored copy is upright, sRGB and stripped of metadata (GPS included); it is written by
+:func:`publisher.services.media.save_image` under ``<instance>/media/`` and served publicly
+only by its unguessable token. Media rows belong to one OPD.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import secrets
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
@@ -24,18 +20,15 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.utils import secure_filename
 
 from ..access import Principal
-from ..images import inspect_upload, normalize_upload
 from ..models import Media, Opd, Role
 from ..services import items as item_service
+from ..services import media as media_service
 from ..services.auditing import record
 from ..services.errors import Forbidden, Invalid, NotFound
 from . import common
 from . import outputs as out
 from .common import OpdRef, PageArgs
 from .serialize import media_out
-
-ALT_TEXT_MAX = 1000
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
 
 class _MultipartParser(FlaskParser):
@@ -111,16 +104,6 @@ def _target_opd(sess: Session, who: Principal, form: dict[str, Any]) -> tuple[in
     return opd_id, item_id
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 @blp.route("", methods=["POST"])
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, out.MediaOut)
@@ -128,47 +111,25 @@ def upload(form: dict[str, Any]) -> Any:
     """Upload an image with its alt text, optionally attached to an item."""
     rt, who = common.runtime(), common.principal()
     settings = rt.settings
-    alt_text = form["alt_text"].strip()
-    if not alt_text:
-        raise Invalid("teks alternatif wajib diisi: jelaskan isi gambar", field="alt_text")
-    if len(alt_text) > ALT_TEXT_MAX:
-        raise Invalid(f"teks alternatif paling banyak {ALT_TEXT_MAX} karakter", field="alt_text")
+    alt_text = media_service.clean_alt_text(form["alt_text"])
     with rt.db.read() as sess:
         opd_id, item_id = _target_opd(sess, who, form)
     storage = form["file"]
-    data = storage.read(settings.max_upload_bytes + 1)
     # The pipeline's ImageError (413/415/422) becomes a problem naming the file.
-    inspect_upload(data, max_bytes=settings.max_upload_bytes)
-    stored = normalize_upload(data, alt_text=alt_text, max_bytes=settings.max_upload_bytes)
-    token = secrets.token_urlsafe(32)
-    storage_key = f"{opd_id}/{token}.{_EXTENSIONS.get(stored.mime_type, 'bin')}"
-    path = settings.instance_path / "media" / storage_key
-    _write_atomically(path, stored.data)
-    try:
-        sess = common.session()
-        item = item_service.get_item(sess, who, item_id) if item_id is not None else None
-        media = Media(
-            opd_id=opd_id, item_id=item_id, position=len(item.media) if item else 0,
-            sha256=hashlib.sha256(stored.data).hexdigest(), storage_key=storage_key,
-            mime_type=stored.mime_type, width=stored.width, height=stored.height,
-            size_bytes=stored.size_bytes, alt_text=alt_text,
-            original_filename=secure_filename(storage.filename or "")[:300],
-            public_token=token, created_by_id=who.user_id,
-        )
-        sess.add(media)
-        sess.flush()
-        record(sess, who, "media.uploaded", item=item, opd=sess.get(Opd, opd_id),
-               detail={"media_id": media.id, "sha256": media.sha256,
-                       "mime_type": media.mime_type, "size_bytes": media.size_bytes})
-        if item is not None:
-            sess.refresh(item, ["media"])
-            # The images are part of the item's content: a new version (and re-approval of
-            # a submitted draft) follows, as for any other change.
-            item_service.update_item(sess, who, settings, item.id, {})
-        sess.commit()
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    image = media_service.save_image(
+        settings, storage.read(settings.max_upload_bytes + 1), alt_text=alt_text)
+    sess = common.session()
+    item = item_service.get_item(sess, who, item_id) if item_id is not None else None
+    media = media_service.add_media(sess, image, opd_id=opd_id, item=item, principal=who,
+                                    filename=secure_filename(storage.filename or ""))
+    record(sess, who, "media.uploaded", item=item, opd=sess.get(Opd, opd_id),
+           detail={"media_id": media.id, "sha256": media.sha256,
+                   "mime_type": media.mime_type, "size_bytes": media.size_bytes})
+    if item is not None:
+        # The images are part of the item's content: a new version (and re-approval of
+        # a submitted draft) follows, as for any other change.
+        item_service.update_item(sess, who, settings, item.id, {})
+    sess.commit()
     body = media_out(media, settings.public_base_url, _zone(sess, opd_id))
     return body, 201, {"Location": url_for("media.get_media", media_id=media.id)}
 

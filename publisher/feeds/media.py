@@ -1,44 +1,27 @@
 """The picture of a feed entry: from its enclosure / media:content / an ``<img>`` in it, else
-the article's ``og:image``; fetched through the SSRF guard, cleaned by the image pipeline and
-stored under the instance's media folder (content-addressed)."""
+the article's ``og:image``; fetched through the SSRF guard, then cleaned and stored by
+:func:`publisher.services.media.save_image` (content-addressed)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import uuid
-from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
 from ..fetch import fetch
-from ..images import ImageError, normalize_upload
+from ..images import ImageError
 from ..netguard import OutboundError
+from ..services.media import StoredImage, save_image
 from .parse import FeedEntry, ImageRef
 
 log = logging.getLogger(__name__)
 
 ARTICLE_MAX_BYTES = 2 * 1024 * 1024
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
-
-@dataclass(frozen=True)
-class StoredImage:
-    """A cleaned image written to ``<instance>/media/<storage_key>``."""
-
-    storage_key: str
-    sha256: str
-    mime_type: str
-    width: int
-    height: int
-    size_bytes: int
-    alt_text: str
-    source_url: str
+__all__ = ["StoredImage", "entry_image", "og_image"]
 
 
 class _OgImage(HTMLParser):
@@ -89,27 +72,11 @@ def entry_image(entry: FeedEntry, settings: Any, session: requests.Session) -> S
             got = fetch(ref.url, settings, max_bytes=int(settings.max_upload_bytes),
                         accept="image/*", session=session)
             alt = (ref.alt or entry.title or "Gambar")[:1000]
-            clean = normalize_upload(got.content, alt_text=alt,
-                                     max_bytes=int(settings.max_upload_bytes))
+            return save_image(settings, got.content, alt_text=alt, source_url=ref.url)
         except OutboundError as exc:
             log.info("feed image %s not fetched: %s", ref.url, exc.message)
             continue
         except ImageError as exc:
             log.info("feed image %s not usable: %s", ref.url, exc.message)
             continue
-        return _store(clean.data, clean.mime_type, clean.width, clean.height, clean.alt_text,
-                      ref.url, Path(settings.instance_path) / "media")
     return None
-
-
-def _store(data: bytes, mime_type: str, width: int, height: int, alt: str, source_url: str,
-           media_dir: Path) -> StoredImage:
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"feeds/{digest[:2]}/{digest}{_EXTENSIONS.get(mime_type, '.jpg')}"
-    target = media_dir / key
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f"{target.suffix}.{uuid.uuid4().hex}.part")
-        partial.write_bytes(data)
-        os.replace(partial, target)  # atomic: a reader never sees half a file
-    return StoredImage(key, digest, mime_type, width, height, len(data), alt, source_url)

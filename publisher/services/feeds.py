@@ -7,7 +7,6 @@ without approval needs the approver role (it skips the approval step for every e
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import Principal
-from ..feeds.media import StoredImage
 from ..feeds.parse import FeedEntry
 from ..feeds.rules import key_hash
 from ..models import (
@@ -30,7 +28,6 @@ from ..models import (
     FeedSource,
     Item,
     ItemStatus,
-    Media,
     Role,
     ScheduleMode,
 )
@@ -42,6 +39,7 @@ from ..urls import slugify
 from . import items as item_service
 from .auditing import record
 from .errors import Forbidden, Invalid, NotFound
+from .media import StoredImage, add_media
 
 MIN_POLL_SECONDS = 60
 DEFAULT_POLL_SECONDS = 900
@@ -283,13 +281,8 @@ def create_item_from_entry(
                     if c is not None and c.opd_id == opd.id]
     session.add(item)
     if image is not None:
-        session.add(Media(
-            opd_id=opd.id, item=item, position=0, sha256=image.sha256,
-            storage_key=image.storage_key, mime_type=image.mime_type, width=image.width,
-            height=image.height, size_bytes=image.size_bytes, alt_text=image.alt_text,
-            original_filename=urlsplit(image.source_url).path.rsplit("/", 1)[-1][:300],
-            public_token=secrets.token_urlsafe(32),
-        ))
+        add_media(session, image, opd_id=opd.id, item=item,
+                  filename=urlsplit(image.source_url).path.rsplit("/", 1)[-1])
     session.flush()
     item_service._new_version(session, item, None)
     origin = {"source": "feed", "feed_source_id": source.id, "entry_key": entry.key[:500],
