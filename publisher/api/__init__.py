@@ -20,6 +20,7 @@ BLUEPRINTS: list[str] = [
     "publisher.api.items",
     "publisher.api.publications",
     "publisher.api.channels",
+    "publisher.api.feeds",
     "publisher.api.media",
     "publisher.api.audit",
     "publisher.api.users",
