@@ -20,6 +20,7 @@ from ..models import Channel, Role, item_target
 from ..models import Publication as PublicationRow
 from ..services import channels as service
 from ..services.auditing import record
+from ..services.channel_connect import connect, connector, reconnect
 from ..services.errors import Conflict, Forbidden
 from ..timeutil import utcnow
 from . import common
@@ -83,12 +84,25 @@ class Channels(MethodView):
     @blp.arguments(ChannelCreateSchema)
     @blp.response(201, out.ChannelOut)
     def post(self, data: dict[str, Any]) -> Any:
-        """Add a channel to an OPD (approvers and admins)."""
-        sess, who = common.session(), common.principal()
+        """Add a channel to an OPD (approvers and admins). A ``wordpress`` site is connected
+        first: a wrong address, a site that is not WordPress or a bad application password is
+        a 422 naming the field, in the site's own words."""
+        rt, who = common.runtime(), common.principal()
+        config, secrets = data.get("config"), data.get("secrets")
+        if connector(data["kind"]) is not None:
+            # The kind checks the account over the network (WordPress): who may add it is
+            # read first, then the site is asked with no session open.
+            with rt.db.read() as s:
+                opd_id = common.opd_ref(s, who, data["opd"]).id
+                if not who.has_role(opd_id, Role.APPROVER):
+                    raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur "
+                                    "saluran")
+            config, secrets = connect(data["kind"], config or {}, secrets or {}, rt.settings)
+        sess = common.session()
         opd = common.opd_ref(sess, who, data["opd"])
         channel = service.create_channel(
-            sess, who, common.runtime(), opd.id, data["kind"], data["name"],
-            config=data.get("config"), secrets=data.get("secrets"),
+            sess, who, rt, opd.id, data["kind"], data["name"],
+            config=config, secrets=secrets,
             schedule=data.get("schedule"),
             min_interval_seconds=data.get("min_interval_seconds", 0),
         )
@@ -110,10 +124,14 @@ class ChannelResource(MethodView):
     @blp.response(200, out.ChannelOut)
     def patch(self, data: dict[str, Any], channel_id: int) -> dict[str, Any]:
         """Change a channel; new secrets reconnect it (held publications are released)."""
+        rt, who = common.runtime(), common.principal()
+        # New credentials of a kind that connects (WordPress) are checked with the site first,
+        # with no session open.
+        config, secrets = reconnect(rt, who, channel_id, data.get("config"), data.get("secrets"))
         sess = common.session()
         channel = service.update_channel(
-            sess, common.principal(), common.runtime(), channel_id,
-            name=data.get("name"), config=data.get("config"), secrets=data.get("secrets"),
+            sess, who, rt, channel_id,
+            name=data.get("name"), config=config, secrets=secrets,
             schedule=data.get("schedule"),
             min_interval_seconds=data.get("min_interval_seconds"),
         )

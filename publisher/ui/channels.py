@@ -21,6 +21,7 @@ from ..channels import get as channel_class
 from ..channels.base import ConfigError
 from ..models import Channel, Publication, PublicationStatus, Role
 from ..services import channels as channel_service
+from ..services.channel_connect import connector, reconnect
 from ..services.errors import ServiceError
 from ..timeutil import utcnow
 from .common import attempt, blueprint, editable_opds, principal, session_, visible_opds
@@ -163,10 +164,21 @@ def update(channel_id: int) -> Response:
     channel = attempt(lambda: channel_service.get_channel(s, p, channel_id))
     if channel is None:
         return redirect(url_for("ui_channels.index"))
-    config, secrets = _form_config(channel.kind)
+    form_config, secrets = _form_config(channel.kind)
+    config: dict[str, Any] | None = form_config
+    changed: dict[str, Any] | None = secrets or None
+    if connector(channel.kind) is not None:
+        # New credentials of a kind that connects (WordPress) are checked with the site first:
+        # end the request's transaction before the network call.
+        s.rollback()
+        try:
+            config, changed = reconnect(runtime, p, channel_id, config, changed)
+        except ServiceError as exc:
+            flash(f"{exc.field}: {exc.message}" if exc.field else exc.message, "error")
+            return redirect(url_for("ui_channels.show", channel_id=channel_id))
     attempt(lambda: channel_service.update_channel(
         s, p, runtime, channel_id, name=request.form.get("name"), config=config,
-        secrets=secrets or None, schedule=_form_schedule(),
+        secrets=changed, schedule=_form_schedule(),
         min_interval_seconds=_int("min_interval_seconds"),
     ), _("Kredensial baru disimpan; saluran tersambung.") if secrets else _("Saluran disimpan."))
     return redirect(url_for("ui_channels.show", channel_id=channel_id))
