@@ -270,7 +270,7 @@ def create_item_from_entry(
         "made_at": (entry.published.astimezone(ZoneInfo(opd.timezone)).date()
                     if entry.published else None),
     }
-    fields = item_service._clean_fields(data, settings, partial=False)
+    fields = item_service.clean_fields(data, settings, partial=False)
     item = Item(
         opd_id=opd.id, opd=opd, slug=_unique_slug(session, opd.id, title, entry.key),
         status=ItemStatus.DRAFT, schedule_mode=ScheduleMode.AT if publish_at else ScheduleMode.NOW,
@@ -284,7 +284,7 @@ def create_item_from_entry(
         add_media(session, image, opd_id=opd.id, item=item,
                   filename=urlsplit(image.source_url).path.rsplit("/", 1)[-1])
     session.flush()
-    item_service._new_version(session, item, None)
+    item_service.record_version(session, item, None)
     origin = {"source": "feed", "feed_source_id": source.id, "entry_key": entry.key[:500],
               "entry_link": entry.link, "image": image.source_url if image else None}
     record(session, None, "item.created", item=item, actor=actor, detail=origin)

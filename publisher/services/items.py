@@ -97,7 +97,8 @@ def _require(principal: Principal, opd_id: int, *roles: Role, what: str) -> None
 # --- validation -----------------------------------------------------------------------------
 
 
-def _clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str, Any]:
+def clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str, Any]:
+    """Validate and normalise item content fields; raise Invalid naming the field."""
     out: dict[str, Any] = {}
     if "title" in data or not partial:
         title = (data.get("title") or "").strip()
@@ -179,7 +180,8 @@ def _check_exemption(item: Item) -> None:
         raise Invalid("tanggal berakhirnya pengecualian wajib diisi", field="exemption_until")
 
 
-def _refuse_exempt(item: Item, doing: str) -> None:
+def refuse_exempt(item: Item, doing: str) -> None:
+    """Raise ExemptInformation when ``item`` is dikecualikan."""
     if item.category == Category.DIKECUALIKAN:
         raise ExemptInformation(
             f"informasi dikecualikan (Pasal 17 huruf {item.exemption_article}) tidak boleh "
@@ -234,7 +236,8 @@ def parse_schedule_input(raw: dict[str, Any] | None, tz_name: str) -> tuple[str,
 # --- versions -------------------------------------------------------------------------------
 
 
-def _new_version(session: Session, item: Item, principal: Principal | None) -> None:
+def record_version(session: Session, item: Item, principal: Principal | None) -> None:
+    """Recompute the content hash and keep a snapshot of this version."""
     item.content_hash = content_hash(item)
     session.add(
         ItemVersion(
@@ -265,7 +268,7 @@ def create_item(
     """Draft a new item in an OPD the user edits."""
     opd = get_opd(session, principal, opd_ref)
     _require(principal, opd.id, Role.EDITOR, Role.APPROVER, what="menyusun informasi")
-    fields = _clean_fields(data, settings, partial=False)
+    fields = clean_fields(data, settings, partial=False)
     fields.setdefault("body_html", "")
     mode, publish_at = parse_schedule_input(schedule, opd.timezone)
     item = Item(
@@ -283,10 +286,10 @@ def create_item(
     item.targets = _targets(session, opd.id, channel_ids)
     _check_exemption(item)
     if item.category == Category.DIKECUALIKAN and (schedule or item.targets):
-        _refuse_exempt(item, "dijadwalkan atau diberi saluran")
+        refuse_exempt(item, "dijadwalkan atau diberi saluran")
     session.add(item)
     session.flush()
-    _new_version(session, item, principal)
+    record_version(session, item, principal)
     record(session, principal, "item.created", item=item, detail={"source": source})
     return item
 
@@ -309,7 +312,7 @@ def update_item(
         _require(principal, item.opd_id, Role.APPROVER, what="mengubah informasi yang disetujui")
     else:
         _require(principal, item.opd_id, Role.EDITOR, Role.APPROVER, what="mengubah informasi")
-    fields = _clean_fields(data, settings, partial=True)
+    fields = clean_fields(data, settings, partial=True)
     for name, value in fields.items():
         setattr(item, name, value)
     if channel_ids is not None:
@@ -319,13 +322,13 @@ def update_item(
     _check_exemption(item)
     exempt = item.category == Category.DIKECUALIKAN
     if exempt and item.targets and item.status != ItemStatus.APPROVED:
-        _refuse_exempt(item, "diberi saluran publikasi")
+        refuse_exempt(item, "diberi saluran publikasi")
     if item.status == ItemStatus.SUBMITTED:
         item.status = ItemStatus.DRAFT  # a changed draft needs approval again
     new_hash = content_hash(item)
     if new_hash != item.content_hash:
         item.version += 1
-        _new_version(session, item, principal)
+        record_version(session, item, principal)
     record(session, principal, "item.updated", item=item, detail={"fields": sorted(fields)})
     if item.category == Category.DIKECUALIKAN:
         block_publications(session, item, principal)
@@ -354,7 +357,7 @@ def submit_item(session: Session, principal: Principal, settings: Any, item_id: 
     """Send a draft for approval; where the OPD needs no approval it is approved at once."""
     item = get_item(session, principal, item_id)
     _require(principal, item.opd_id, Role.EDITOR, Role.APPROVER, what="mengajukan informasi")
-    _refuse_exempt(item, "diajukan untuk publikasi")
+    refuse_exempt(item, "diajukan untuk publikasi")
     if item.status not in (ItemStatus.DRAFT, ItemStatus.RETURNED):
         raise Conflict(f"informasi berstatus {item.status}, tidak dapat diajukan", field="status")
     if not item.targets:
@@ -373,7 +376,7 @@ def approve_item(
     """Approve a submitted item (never one you drafted) and fan it out to publications."""
     item = get_item(session, principal, item_id)
     _require(principal, item.opd_id, Role.APPROVER, what="menyetujui informasi")
-    _refuse_exempt(item, "disetujui untuk publikasi")
+    refuse_exempt(item, "disetujui untuk publikasi")
     if item.status != ItemStatus.SUBMITTED:
         raise Conflict(f"informasi berstatus {item.status}, bukan menunggu persetujuan",
                        field="status")
@@ -437,7 +440,7 @@ def due_time(session: Session, item: Item, channel: Channel) -> datetime:
 
 def fan_out(session: Session, item: Item, principal: Principal | None) -> list[Publication]:
     """One publication per target channel, due per the item's schedule."""
-    _refuse_exempt(item, "dipublikasikan")
+    refuse_exempt(item, "dipublikasikan")
     priority = Priority.SERTA_MERTA if item.category == Category.SERTA_MERTA else Priority.NORMAL
     existing = {
         p.channel_id: p
@@ -475,7 +478,7 @@ def reschedule_item(
     """Move every publication of the item that has not started sending."""
     item = get_item(session, principal, item_id)
     _require(principal, item.opd_id, Role.EDITOR, Role.APPROVER, what="menjadwalkan ulang")
-    _refuse_exempt(item, "dijadwalkan")
+    refuse_exempt(item, "dijadwalkan")
     if item.status == ItemStatus.CANCELLED:
         raise Conflict("informasi ini sudah dibatalkan", field="status")
     mode, publish_at = parse_schedule_input(schedule, item.opd.timezone)

@@ -10,7 +10,7 @@ from ..queue import signals
 from ..timeutil import utcnow
 from .auditing import record
 from .errors import Conflict, Forbidden, NotFound
-from .items import _refuse_exempt
+from .items import refuse_exempt
 
 
 def get_publication(
@@ -33,7 +33,7 @@ def retry_publication(session: Session, principal: Principal, pub_id: int) -> Pu
     """Send a failed (or retrying) publication again now, reconciling first if unsure."""
     pub = get_publication(session, principal, pub_id, lock=True)
     _act(principal, pub)
-    _refuse_exempt(pub.item, "dikirim ulang")
+    refuse_exempt(pub.item, "dikirim ulang")
     if pub.status not in (PublicationStatus.FAILED, PublicationStatus.RETRYING):
         raise Conflict(f"publikasi berstatus {pub.status}; hanya yang gagal atau menunggu "
                        "percobaan ulang yang dapat dikirim ulang", field="status")
