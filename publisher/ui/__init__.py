@@ -23,6 +23,7 @@ from . import (
     compose,
     dashboard,
     detail,
+    feeds,
     queue,
     register,
 )
@@ -74,5 +75,5 @@ def init_app(app: Flask) -> None:
 
     common.init_app(app)
     for module in (auth, dashboard, compose, calendar, queue, detail, approvals, channels,
-                   register, audit, admin):
+                   feeds, register, audit, admin):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
