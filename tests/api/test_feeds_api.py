@@ -39,12 +39,12 @@ def site() -> Iterator[LoopbackServer]:
         yield srv
 
 
-def _source(world, url: str, **extra):  # type: ignore[no-untyped-def]
+def _source(world, url: str, **extra):
     return {"opd": "kominfo", "name": "Berita situs", "url": url,
             "target_channel_ids": [world.site_a.id], **extra}
 
 
-def test_feed_source_lifecycle(api, world, runtime, site) -> None:  # type: ignore[no-untyped-def]
+def test_feed_source_lifecycle(api, world, runtime, site) -> None:
     status, created, resp = api.post("/feeds", world.editor_a, _source(world, site.url("/feed")))
     assert status == 201, created
     assert resp.headers["Location"].endswith(f"/api/v1/feeds/{created['id']}")
@@ -89,7 +89,7 @@ def test_feed_source_lifecycle(api, world, runtime, site) -> None:  # type: igno
     assert_problem(problem, 404, "source_id")
 
 
-def test_feed_sources_are_scoped_to_the_opd(api, world, runtime, site) -> None:  # type: ignore[no-untyped-def]
+def test_feed_sources_are_scoped_to_the_opd(api, world, runtime, site) -> None:
     status, theirs, _ = api.post("/feeds", world.editor_b, {
         "opd": "sei-rampah", "name": "Berita camat", "url": site.url("/feed"),
         "target_channel_ids": [world.site_b.id]})
@@ -114,7 +114,7 @@ def test_feed_sources_are_scoped_to_the_opd(api, world, runtime, site) -> None: 
     assert db_state(runtime) == before
 
 
-def test_refusals_name_the_field(api, world, runtime, site) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_name_the_field(api, world, runtime, site) -> None:
     before = db_state(runtime)
     cases = [
         (_source(world, site.url("/feed"), target_channel_ids=[world.site_b.id]),
@@ -143,7 +143,7 @@ def test_refusals_name_the_field(api, world, runtime, site) -> None:  # type: ig
 
 @pytest.mark.parametrize("address", ["10.1.2.3", "192.168.0.10", "172.16.5.4", "169.254.169.254",
                                      "[fd00::1]", "[::ffff:10.0.0.1]"])
-def test_private_addresses_are_refused(api, world, runtime, address: str) -> None:  # type: ignore[no-untyped-def]
+def test_private_addresses_are_refused(api, world, runtime, address: str) -> None:
     url = f"http://{address}/feed"
     # The guard itself refuses it: a literal address is checked, never connected to.
     with pytest.raises(BlockedAddress):
@@ -156,7 +156,7 @@ def test_private_addresses_are_refused(api, world, runtime, address: str) -> Non
     assert db_state(runtime) == before
 
 
-def test_changing_to_a_private_address_is_refused(api, world, runtime, site) -> None:  # type: ignore[no-untyped-def]
+def test_changing_to_a_private_address_is_refused(api, world, runtime, site) -> None:
     _, created, _ = api.post("/feeds", world.editor_a, _source(world, site.url("/feed")))
     before = db_state(runtime)
     status, problem, _ = api.patch(f"/feeds/{created['id']}", world.editor_a,
@@ -170,14 +170,14 @@ def test_changing_to_a_private_address_is_refused(api, world, runtime, site) -> 
     assert db_state(runtime) == before
 
 
-def test_auditor_reads_but_cannot_write(api, world, site) -> None:  # type: ignore[no-untyped-def]
+def test_auditor_reads_but_cannot_write(api, world, site) -> None:
     _, created, _ = api.post("/feeds", world.editor_a, _source(world, site.url("/feed")))
     assert api.get(f"/feeds/{created['id']}", world.auditor)[0] == 200
     assert api.post(f"/feeds/{created['id']}/poll", world.auditor)[0] == 403
     assert api.delete(f"/feeds/{created['id']}", world.auditor)[0] == 403
 
 
-def test_openapi_documents_feed_sources(api) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_documents_feed_sources(api) -> None:
     doc = api.client.get("/api/v1/openapi.json").json
     assert {"/api/v1/feeds", "/api/v1/feeds/{source_id}",
             "/api/v1/feeds/{source_id}/poll"} <= set(doc["paths"])

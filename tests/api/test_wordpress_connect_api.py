@@ -17,7 +17,7 @@ from .conftest import assert_problem, db_state
 pytestmark = pytest.mark.wordpress
 
 
-def _body(site_url: str, user: str, password: str) -> dict:  # type: ignore[type-arg]
+def _body(site_url: str, user: str, password: str) -> dict:
     return {"opd": "kominfo", "kind": "wordpress", "name": "Situs Kominfo (WordPress)",
             "config": {"url": site_url, "username": user},
             "secrets": {"app_password": password}}
@@ -29,7 +29,7 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_create_connects_and_stores_the_api_root(api, world, runtime,  # type: ignore[no-untyped-def]
+def test_create_connects_and_stores_the_api_root(api, world, runtime,
                                                  wordpress: WordPressSite) -> None:  # noqa: F811
     status, channel, _ = api.post("/channels", world.approver_a,
                                   _body(wordpress.url + "/", wordpress.user,
@@ -43,7 +43,7 @@ def test_create_connects_and_stores_the_api_root(api, world, runtime,  # type: i
             wordpress.app_password
 
 
-def test_create_refusals_carry_the_sites_explanation(api, world, runtime,  # type: ignore[no-untyped-def]
+def test_create_refusals_carry_the_sites_explanation(api, world, runtime,
                                                      wordpress: WordPressSite) -> None:  # noqa: F811
     before = db_state(runtime)
     status, problem, _ = api.post("/channels", world.approver_a,
@@ -73,7 +73,7 @@ def test_create_refusals_carry_the_sites_explanation(api, world, runtime,  # typ
     assert db_state(runtime) == before
 
 
-def test_new_credentials_are_checked_before_saving(api, world, runtime,  # type: ignore[no-untyped-def]
+def test_new_credentials_are_checked_before_saving(api, world, runtime,
                                                    wordpress: WordPressSite) -> None:  # noqa: F811
     _, channel, _ = api.post("/channels", world.approver_a,
                              _body(wordpress.url, wordpress.user, wordpress.app_password))
