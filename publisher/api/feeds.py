@@ -57,7 +57,7 @@ class FeedCreateSchema(FeedWriteSchema):
 class FeedListArgs(ma.Schema):
     """Filters of the feed source list."""
 
-    opd = f.String(metadata={"description": "id atau slug OPD"})
+    opd = OpdRef(metadata={"description": "id atau slug OPD"})
 
 
 FeedSourceOut = out._schema("FeedSourceOut", {
@@ -100,11 +100,8 @@ class Feeds(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List feed sources (optionally of one OPD)."""
         sess, who = common.session(), common.principal()
-        opd_id = None
-        if args.get("opd"):
-            ref = args["opd"]
-            opd_id = common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
-        rows = service.list_feed_sources(sess, who, opd_id)
+        opd = common.opd_ref(sess, who, args["opd"]) if "opd" in args else None
+        rows = service.list_feed_sources(sess, who, opd.id if opd else None)
         return {"items": [_out(r, common.opd_zone(sess, r.opd_id)) for r in rows]}
 
     @blp.arguments(FeedCreateSchema)
