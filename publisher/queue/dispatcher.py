@@ -81,7 +81,7 @@ class Dispatcher:
             outcomes = [o for c in claimed if (o := self._start(c)) is not None]
             if claimed:
                 self._local_only = not self.in_flight and len(outcomes) == len(claimed)
-            outcomes += self._collect(wait=not claimed and bool(self.in_flight) or not refill)
+            outcomes += self._collect(wait=(not claimed and bool(self.in_flight)) or not refill)
             if outcomes:
                 record(self.runtime.db, self.worker_id, outcomes, utcnow())
                 done += len(outcomes)

@@ -72,6 +72,12 @@ def from_db_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
+def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement (``{p}`` for each parameter marker); returns plain tuples."""
+    return [tuple(row) for row in conn.exec_driver_sql(sql.replace("{p}", placeholder(conn)),
+                                                       tuple(params))]
+
+
 def select_in(conn: Connection, sql: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """Run ``sql`` whose ``{ids}`` is replaced by one marker per id; returns plain tuples."""
     if not ids:

@@ -15,8 +15,8 @@ from ..models import Channel, Item, Opd, Publication, PublicationStatus
 
 
 def _requeue(
-    db: Database, where: Iterable[ColumnElement[bool]], action: str, actor: audit.Actor, now: datetime,
-    reason: str,
+    db: Database, where: Iterable[ColumnElement[bool]], action: str, actor: audit.Actor,
+    now: datetime, reason: str,
 ) -> list[int]:
     with db.write_conn() as conn:
         ids = [
