@@ -115,10 +115,15 @@ def create() -> Response:
         flash(_("Jenis saluran tidak dikenal."), "error")
         return redirect(url_for("ui_channels.index"))
     config, secrets = _form_config(kind)
+    opd_id = int(request.form.get("opd") or 0)
     connect = getattr(channel_class(kind), "connect", None)
     if callable(connect):
         # A kind that checks the account first (e.g. WordPress) does it over the network:
-        # end the request's transaction before, and create the channel after.
+        # only for someone who may add it; end the request's transaction before, and create
+        # the channel after.
+        if not p.has_role(opd_id, Role.APPROVER):
+            flash(_("Hanya PPID Pelaksana (approver) atau admin yang mengatur saluran."), "error")
+            return redirect(url_for("ui_channels.index"))
         s.rollback()
         try:
             config, secrets = connect(config, secrets, runtime.settings)
@@ -126,7 +131,7 @@ def create() -> Response:
             flash(f"{exc.field}: {exc.message}", "error")
             return redirect(url_for("ui_channels.index", kind=kind))
     channel = attempt(lambda: channel_service.create_channel(
-        s, p, runtime, int(request.form.get("opd") or 0), kind, request.form.get("name", ""),
+        s, p, runtime, opd_id, kind, request.form.get("name", ""),
         config=config, secrets=secrets, schedule=_form_schedule(),
         min_interval_seconds=_int("min_interval_seconds"),
     ), _("Saluran ditambahkan."))

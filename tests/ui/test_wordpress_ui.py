@@ -9,9 +9,8 @@ import pytest
 
 from publisher.models import Channel
 
+from ..loopback_http import LoopbackServer
 from ..wordpress_fixture import WordPressSite, wordpress  # noqa: F401
-
-pytestmark = pytest.mark.wordpress
 
 
 def _secret(runtime, channel_id: int) -> str:
@@ -20,6 +19,7 @@ def _secret(runtime, channel_id: int) -> str:
         return str(runtime.secret_box.decrypt(row.secrets_encrypted)["app_password"])
 
 
+@pytest.mark.wordpress
 def test_new_credentials_are_checked_with_the_site(ui, make, runtime,
                                                    wordpress: WordPressSite) -> None:  # noqa: F811
     opd = make.opd("Dinas Kominfo")
@@ -48,3 +48,16 @@ def test_new_credentials_are_checked_with_the_site(ui, make, runtime,
         row = s.get_one(Channel, channel_id)
         assert row.name == "Situs Kominfo"
         assert row.config["api_root"] == wordpress.url + "/wp-json/"
+
+
+def test_an_editor_cannot_make_the_server_call_a_site(ui, make) -> None:
+    opd = make.opd("Dinas Kominfo")
+    make.person("editor", opd, username="operator")
+    ui.login("operator")
+    with LoopbackServer() as server:
+        response = ui.post("/admin/saluran", {
+            "kind": "wordpress", "opd": str(opd.id), "name": "Situs WP",
+            "cfg_url": server.url("/"), "cfg_username": "editor",
+            "cfg_app_password": "abcd efgh ijkl mnop qrst uvwx"}, follow_redirects=True)
+        assert server.requests == []  # refused before any call
+    assert "Hanya PPID Pelaksana" in response.get_data(as_text=True)
