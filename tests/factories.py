@@ -65,7 +65,7 @@ class Factory:
         with self.runtime.db.read() as s:
             return Principal.of(s.get_one(User, user_id))
 
-    def channel(self, opd: Opd, kind: str = "site", name: str | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+    def channel(self, opd: Opd, kind: str = "site", name: str | None = None, **kw: Any):
         admin_person = self.admin()
         with self.runtime.db.write() as s:
             return channels.create_channel(

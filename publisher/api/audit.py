@@ -36,10 +36,8 @@ def list_events(args: dict[str, Any]) -> dict[str, Any]:
     """Audit events, newest first; users of an OPD see only their OPDs' events."""
     sess, who = common.session(), common.principal()
     query = select(AuditEvent).where(who.scope(AuditEvent.opd_id))
-    opd_id = None
-    if args.get("opd"):
-        ref = args["opd"]
-        opd_id = common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
+    opd_id = common.opd_filter(sess, who, args)
+    if opd_id is not None:
         query = query.where(AuditEvent.opd_id == opd_id)
     if args.get("item") is not None:
         query = query.where(AuditEvent.item_id == args["item"])

@@ -75,10 +75,7 @@ class Channels(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List channels (optionally of one OPD)."""
         sess, who = common.session(), common.principal()
-        opd_id = None
-        if args.get("opd"):
-            ref = args["opd"]
-            opd_id = common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
+        opd_id = common.opd_filter(sess, who, args)
         return {"items": [_out(c) for c in service.list_channels(sess, who, opd_id)]}
 
     @blp.arguments(ChannelCreateSchema)

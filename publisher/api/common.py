@@ -94,6 +94,14 @@ def opd_ref(sess: Session, who: Principal, ref: int | str, field: str = "opd") -
         raise Invalid(exc.message, field=field) from None
 
 
+def opd_filter(sess: Session, who: Principal, args: dict[str, Any]) -> int | None:
+    """The id of the OPD a list is filtered on (``opd``: id or slug), or None for no filter."""
+    ref = args.get("opd")
+    if ref in (None, ""):
+        return None
+    return opd_ref(sess, who, int(ref) if str(ref).isdigit() else ref).id
+
+
 # --- paging ---------------------------------------------------------------------------------
 
 

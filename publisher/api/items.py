@@ -53,10 +53,8 @@ class Items(MethodView):
         """List items (filters: opd, status, category, q, from/to on ``date_field``)."""
         sess, who = common.session(), common.principal()
         query = select(Item).where(who.scope(Item.opd_id))
-        opd_id = None
-        if args.get("opd") is not None:
-            ref = args["opd"]
-            opd_id = common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
+        opd_id = common.opd_filter(sess, who, args)
+        if opd_id is not None:
             query = query.where(Item.opd_id == opd_id)
         if args.get("status"):
             query = query.where(Item.status == args["status"])

@@ -145,11 +145,9 @@ def list_media(args: dict[str, Any]) -> dict[str, Any]:
     """Images of the OPDs the user may see (filters: opd, item)."""
     sess, who = common.session(), common.principal()
     query = select(Media).where(who.scope(Media.opd_id))
-    if args.get("opd"):
-        ref = args["opd"]
-        query = query.where(
-            Media.opd_id == common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
-        )
+    opd_id = common.opd_filter(sess, who, args)
+    if opd_id is not None:
+        query = query.where(Media.opd_id == opd_id)
     if args.get("item") is not None:
         query = query.where(Media.item_id == args["item"])
     rows, page = common.paged(sess, query.order_by(Media.id.desc()), args)

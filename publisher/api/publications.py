@@ -35,10 +35,8 @@ def list_publications(args: dict[str, Any]) -> dict[str, Any]:
     """List publications (filters: opd, status, channel, item, from/to on ``date_field``)."""
     sess, who = common.session(), common.principal()
     query = select(Publication).where(who.scope(Publication.opd_id))
-    opd_id = None
-    if args.get("opd") is not None:
-        ref = args["opd"]
-        opd_id = common.opd_ref(sess, who, int(ref) if ref.isdigit() else ref).id
+    opd_id = common.opd_filter(sess, who, args)
+    if opd_id is not None:
         query = query.where(Publication.opd_id == opd_id)
     if args.get("status"):
         query = query.where(Publication.status == args["status"])
