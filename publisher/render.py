@@ -62,6 +62,7 @@ class Renderer:
         self._load_overrides = load_overrides
         self._overrides: dict[tuple[int, str], Template] | None = None
         self._lock = threading.Lock()
+        self._globals_cache: dict[int, tuple[Template, dict[str, Any]]] = {}
 
     def refresh(self) -> None:
         """Reload OPD overrides (called when one changes, and periodically by workers)."""
@@ -73,6 +74,7 @@ class Renderer:
         }
         with self._lock:
             self._overrides = compiled
+            self._globals_cache.clear()
 
     def template_for(self, kind: str, opd_id: int | None) -> Template:
         """The OPD's override for ``kind`` if it has one, else the built-in template."""
@@ -87,8 +89,20 @@ class Renderer:
     def render(self, kind: str, ctx: RenderContext, **extra: Any) -> str:
         """Render ``posts/<kind>.txt.j2`` (or the OPD's override) for one publication."""
         template = self.template_for(kind, ctx.opd.id)
-        text = template.render(item=ctx.item, opd=ctx.opd, media=ctx.media, ctx=ctx, **extra)
-        return text.strip()
+        variables = {**self._globals(template), "item": ctx.item, "opd": ctx.opd,
+                     "media": ctx.media, "ctx": ctx, **extra}
+        # A shared context with the globals merged in once: Template.render() would copy the
+        # globals into a new context on every call, which is most of the cost of a short post
+        # rendered thousands of times a second by the queue.
+        context = template.new_context(variables, shared=True)
+        return template.environment.concat(template.root_render_func(context)).strip()
+
+    def _globals(self, template: Template) -> dict[str, Any]:
+        cached = self._globals_cache.get(id(template))
+        if cached is None or cached[0] is not template:
+            cached = (template, dict(template.globals))
+            self._globals_cache[id(template)] = cached
+        return cached[1]
 
     @staticmethod
     def check_template(body: str) -> None:
