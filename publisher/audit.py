@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -145,6 +145,10 @@ def make_event(
     }
 
 
+_HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
+_HEAD_LOCKED = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+
+
 def append(conn: Connection | Session, events: Iterable[dict[str, Any]]) -> int:
     """Append events to the chain inside the caller's transaction; returns the last seq.
 
@@ -154,24 +158,27 @@ def append(conn: Connection | Session, events: Iterable[dict[str, Any]]) -> int:
     rows = list(events)
     if not rows:
         return 0
-    head_query = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-    if _dialect(conn) != "sqlite":
-        head_query = head_query.with_for_update()
-    head = conn.execute(head_query).first()
-    if head is None:
-        conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    # Driver-level: this runs in every queue transaction (see rawsql).
+    # SQLite: the caller's BEGIN IMMEDIATE already serialises writers; PostgreSQL: row lock.
+    head_sql = _HEAD if connection.dialect.name == "sqlite" else _HEAD_LOCKED
+    head = rawsql.fetch(connection, head_sql, ())
+    if not head:
+        rawsql.fetch(connection, "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, {p}) "
+                     "RETURNING id", (GENESIS,))
         seq, prev = 0, GENESIS
-        if _dialect(conn) != "sqlite":
-            conn.execute(head_query)  # take the row lock we just created
+        if head_sql is _HEAD_LOCKED:
+            rawsql.fetch(connection, _HEAD_LOCKED, ())  # lock the row just created
     else:
-        seq, prev = int(head.seq), str(head.hash)
+        seq, prev = int(head[0][0]), str(head[0][1])
     for row in rows:
         seq += 1
         row["seq"] = seq
         row["prev_hash"] = prev
         row["hash"] = prev = event_hash(row)
-    _insert(conn, rows)
-    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    _insert(connection, rows)
+    rawsql.executemany(connection, "UPDATE audit_head SET seq = {p}, hash = {p} WHERE id = 1",
+                       [(seq, prev)])
     return seq
 
 

@@ -128,6 +128,12 @@ class WebhookChannel(Channel):
             self._pool_manager = pool
         return pool
 
+    def _signer(self) -> Webhook:
+        signer: Webhook | None = getattr(self, "_webhook_signer", None)
+        if signer is None:
+            signer = self._webhook_signer = Webhook(self.info.secrets["signing_secret"])
+        return signer
+
     def _request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         """One guarded request, no redirects, no hidden retries (the queue decides those)."""
         headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
@@ -142,9 +148,7 @@ class WebhookChannel(Channel):
 
         body = json.dumps(payload.data, ensure_ascii=False, separators=(",", ":"))
         sent_at = datetime.now(UTC)
-        signature = Webhook(self.info.secrets["signing_secret"]).sign(
-            payload.fingerprint, sent_at, body
-        )
+        signature = self._signer().sign(payload.fingerprint, sent_at, body)
         headers = {
             "Content-Type": "application/json",
             "webhook-id": payload.fingerprint,

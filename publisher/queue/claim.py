@@ -26,7 +26,6 @@ from ..models import (
     Channel,
     ChannelStatus,
     Item,
-    Media,
     Opd,
     Publication,
     PublicationStatus,
@@ -149,27 +148,42 @@ def _items(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
+_OPD_NAMES = tuple(c.key for c in _OPD_COLUMNS)
+_CHANNEL_NAMES = tuple(c.key for c in _CHANNEL_COLUMNS)
+_MEDIA_NAMES = ("id", "item_id", "storage_key", "mime_type", "alt_text", "width", "height",
+                "public_token")
+# Constant column lists; ids are bound parameters.
+_OPD_SQL = f"SELECT {', '.join(_OPD_NAMES)} FROM opd WHERE id IN ({{ids}})"  # noqa: S608
+_CHANNEL_SQL = (
+    f"SELECT {', '.join(_CHANNEL_NAMES)} FROM channel WHERE id IN ({{ids}})"  # noqa: S608
+)
+_MEDIA_SQL = (
+    f"SELECT {', '.join(_MEDIA_NAMES)} FROM media WHERE item_id IN ({{ids}}) "  # noqa: S608
+    "ORDER BY item_id, position, id"
+)
+
+
+def _rows_by_id(
+    conn: Connection, sql: str, names: tuple[str, ...], ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    rows = (dict(zip(names, values, strict=True)) for values in rawsql.select_in(conn, sql, ids))
+    return {row["id"]: row for row in rows}
+
+
 def _load(conn: Connection, rows: Sequence[Any]) -> list[Claimed]:
     item_ids = {r.item_id for r in rows}
     channel_ids = {r.channel_id for r in rows}
     items = _items(conn, sorted(item_ids))
     opd_ids = {i["opd_id"] for i in items.values()}
-    opds = {
-        r.id: r._asdict()
-        for r in conn.execute(select(*_OPD_COLUMNS).where(Opd.id.in_(opd_ids)))
-    }
-    channels = {
-        r.id: r._asdict()
-        for r in conn.execute(select(*_CHANNEL_COLUMNS).where(Channel.id.in_(channel_ids)))
-    }
+    opds = _rows_by_id(conn, _OPD_SQL, _OPD_NAMES, sorted(opd_ids))
+    channels = _rows_by_id(conn, _CHANNEL_SQL, _CHANNEL_NAMES, sorted(channel_ids))
+    for channel in channels.values():
+        channel["config"] = rawsql.from_db_json(channel["config"]) or {}
+        channel["updated_at"] = rawsql.from_db_datetime(conn, channel["updated_at"])
     media: dict[int, list[dict[str, Any]]] = {}
-    for m in conn.execute(
-        select(Media.id, Media.item_id, Media.storage_key, Media.mime_type, Media.alt_text,
-               Media.width, Media.height, Media.public_token)
-        .where(Media.item_id.in_(item_ids))
-        .order_by(Media.item_id, Media.position, Media.id)
-    ):
-        media.setdefault(m.item_id, []).append(m._asdict())
+    for values in rawsql.select_in(conn, _MEDIA_SQL, sorted(item_ids)):
+        m = dict(zip(_MEDIA_NAMES, values, strict=True))
+        media.setdefault(m["item_id"], []).append(m)
     out = []
     for r in rows:
         item = items[r.item_id]

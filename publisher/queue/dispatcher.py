@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -152,6 +153,8 @@ class Dispatcher:
             return self._failed(c, exc)
         if isinstance(result, Processing):
             return Outcome(c, processing=result, content_hash=payload.content_hash)
+        if result.published_at is None:  # the post went live when the platform answered
+            result = replace(result, published_at=utcnow())
         return Outcome(c, receipt=result, content_hash=payload.content_hash)
 
     def _failed(self, c: Claimed, exc: Exception) -> Outcome:
