@@ -11,10 +11,13 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Connection
 
 from ..channels.base import AuthError, Channel, Payload, PermanentError, Processing
 from ..crypto import SecretsError
@@ -22,7 +25,7 @@ from ..payloads import make_context
 from ..runtime import Runtime
 from ..timeutil import utcnow
 from .claim import Claimed, claim
-from .record import Outcome, record
+from .record import Outcome, record, write_outcomes
 from .sweep import release
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,9 @@ class Dispatcher:
 
     def _drain(self) -> int:
         done = 0
+        # Outcomes of local channels (nothing remote to lose) are written in the transaction
+        # of the next claim; receipts of remote sends get a commit of their own at once.
+        local: list[Outcome] = []
         while True:
             claimed: list[Claimed] = []
             # Keep a few rounds of remote sends queued behind the pool (not more, so leases do
@@ -75,19 +81,27 @@ class Dispatcher:
             )
             refill = self._local_only or queued <= self.concurrency * 2
             if refill and limit > 0 and not self.stopping.is_set():
+                flushed, local = local, []
                 claimed = claim(
                     self.runtime.db, self.worker_id, limit,
                     self.runtime.settings.lease_seconds, utcnow(),
+                    before=self._writer(flushed) if flushed else None,
                 )
-            outcomes = [o for c in claimed if (o := self._start(c)) is not None]
+                done += len(flushed)
+            finished = [o for c in claimed if (o := self._start(c)) is not None]
             if claimed:
-                self._local_only = not self.in_flight and len(outcomes) == len(claimed)
-            outcomes += self._collect(wait=(not claimed and bool(self.in_flight)) or not refill)
-            if outcomes:
-                record(self.runtime.db, self.worker_id, outcomes, utcnow())
-                done += len(outcomes)
+                self._local_only = not self.in_flight and len(finished) == len(claimed)
+            local += finished
+            remote = self._collect(wait=(not claimed and bool(self.in_flight)) or not refill)
+            if remote:
+                record(self.runtime.db, self.worker_id, remote, utcnow())
+                done += len(remote)
             if self.stopping.is_set() or (not claimed and not self.in_flight):
-                return done  # on stop, sends still in flight are stop()'s to finish
+                record(self.runtime.db, self.worker_id, local, utcnow())
+                return done + len(local)  # on stop, sends in flight are stop()'s to finish
+
+    def _writer(self, outcomes: list[Outcome]) -> Callable[[Connection], None]:
+        return lambda conn: write_outcomes(conn, self.worker_id, outcomes, utcnow())
 
     def _start(self, c: Claimed) -> Outcome | None:
         """Render and send (inline for local channels); returns an outcome if already done."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 
 from .. import audit
 from ..channels.base import Processing, Receipt
@@ -42,7 +42,16 @@ class Outcome:
 
 
 def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime) -> None:
-    """Write a batch of outcomes and their audit events in one transaction."""
+    """Write a batch of outcomes and their audit events in a transaction of their own."""
+    if outcomes:
+        with db.write_conn() as conn:
+            write_outcomes(conn, worker_id, outcomes, now)
+
+
+def write_outcomes(
+    conn: Connection, worker_id: str, outcomes: list[Outcome], now: datetime
+) -> None:
+    """Write outcomes and their audit events inside the caller's write transaction."""
     if not outcomes:
         return
     actor = audit.Actor.worker(worker_id)
@@ -91,56 +100,55 @@ def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime)
                         "next_try": d.due_at.isoformat() if d.due_at else None, **o.detail},
                 **fields,
             ))
-    with db.write_conn() as conn:
-        if published:
-            stamp = rawsql.db_datetime(conn, now)
-            rawsql.executemany(conn, _PUBLISHED, [
-                (p["remote_id"], p["url"], rawsql.db_datetime(conn, p["published_at"]),
-                 p["sent_hash"], stamp, p["b_id"])
-                for p in published
-            ])
-        if processing:
-            conn.execute(
-                update(Publication)
-                .where(Publication.id == bindparam("b_id"),
-                       Publication.status == PublicationStatus.SENDING,
-                       Publication.claimed_by == bindparam("b_worker"))
-                .values(
-                    status=PublicationStatus.PROCESSING,
-                    processing_state=bindparam("processing_state"), due_at=bindparam("due_at"),
-                    lease_until=None, claimed_by=None, updated_at=now,
-                )
-                .execution_options(synchronize_session=False),
-                processing,
+    if published:
+        stamp = rawsql.db_datetime(conn, now)
+        rawsql.executemany(conn, _PUBLISHED, [
+            (p["remote_id"], p["url"], rawsql.db_datetime(conn, p["published_at"]),
+             p["sent_hash"], stamp, p["b_id"])
+            for p in published
+        ])
+    if processing:
+        conn.execute(
+            update(Publication)
+            .where(Publication.id == bindparam("b_id"),
+                   Publication.status == PublicationStatus.SENDING,
+                   Publication.claimed_by == bindparam("b_worker"))
+            .values(
+                status=PublicationStatus.PROCESSING,
+                processing_state=bindparam("processing_state"), due_at=bindparam("due_at"),
+                lease_until=None, claimed_by=None, updated_at=now,
             )
-        if failed:
-            conn.execute(
-                update(Publication)
-                .where(Publication.id == bindparam("b_id"),
-                       Publication.status == PublicationStatus.SENDING,
-                       Publication.claimed_by == bindparam("b_worker"))
-                .values(
-                    status=bindparam("status"), due_at=bindparam("due_at"),
-                    error_kind=bindparam("error_kind"), last_error=bindparam("last_error"),
-                    needs_reconcile=bindparam("needs_reconcile"),
-                    attempts=Publication.attempts - bindparam("refund"),
-                    lease_until=None, claimed_by=None, updated_at=now,
-                )
-                .execution_options(synchronize_session=False),
-                failed,
+            .execution_options(synchronize_session=False),
+            processing,
+        )
+    if failed:
+        conn.execute(
+            update(Publication)
+            .where(Publication.id == bindparam("b_id"),
+                   Publication.status == PublicationStatus.SENDING,
+                   Publication.claimed_by == bindparam("b_worker"))
+            .values(
+                status=bindparam("status"), due_at=bindparam("due_at"),
+                error_kind=bindparam("error_kind"), last_error=bindparam("last_error"),
+                needs_reconcile=bindparam("needs_reconcile"),
+                attempts=Publication.attempts - bindparam("refund"),
+                lease_until=None, claimed_by=None, updated_at=now,
             )
-        for channel_id, message in reauth.items():
-            changed = conn.execute(
-                update(Channel)
-                .where(Channel.id == channel_id, Channel.status == ChannelStatus.ACTIVE)
-                .values(status=ChannelStatus.NEEDS_REAUTH, status_detail=message, updated_at=now)
-            ).rowcount
-            if changed:
-                sample = next(o for o in outcomes if o.claimed.channel["id"] == channel_id)
-                fields = sample.claimed.audit_fields()
-                events.append(audit.make_event(
-                    actor, "channel.needs_reauth", at=now, result=ChannelStatus.NEEDS_REAUTH,
-                    error=message, tz_name=fields["tz_name"], opd_id=fields["opd_id"],
-                    channel_id=channel_id, channel_kind=fields["channel_kind"],
-                ))
-        audit.append(conn, events)
+            .execution_options(synchronize_session=False),
+            failed,
+        )
+    for channel_id, message in reauth.items():
+        changed = conn.execute(
+            update(Channel)
+            .where(Channel.id == channel_id, Channel.status == ChannelStatus.ACTIVE)
+            .values(status=ChannelStatus.NEEDS_REAUTH, status_detail=message, updated_at=now)
+        ).rowcount
+        if changed:
+            sample = next(o for o in outcomes if o.claimed.channel["id"] == channel_id)
+            fields = sample.claimed.audit_fields()
+            events.append(audit.make_event(
+                actor, "channel.needs_reauth", at=now, result=ChannelStatus.NEEDS_REAUTH,
+                error=message, tz_name=fields["tz_name"], opd_id=fields["opd_id"],
+                channel_id=channel_id, channel_kind=fields["channel_kind"],
+            ))
+    audit.append(conn, events)
