@@ -14,7 +14,9 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -132,8 +134,22 @@ def fresh_database(backend: str, workdir: Path) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
+def start_workers(settings: Settings, processes: int, concurrency: int) -> list[Any]:
+    """``publisher worker`` processes sharing ``concurrency`` sends in flight."""
+    env = {**os.environ, "PUBLISHER_DATABASE_URL": settings.database_url,
+           "PUBLISHER_SECRET_KEY": settings.secret_key,
+           "PUBLISHER_INSTANCE_PATH": str(settings.instance_path),
+           "PUBLISHER_ALLOW_LOOPBACK": "true", "PUBLISHER_LOG_LEVEL": "ERROR",
+           "PUBLISHER_CONCURRENCY": str(concurrency // processes),
+           "PUBLISHER_CLAIM_BATCH": "512", "PUBLISHER_LEASE_SECONDS": "300"}
+    return [subprocess.Popen([sys.executable, "-m", "publisher", "worker", "--grace", "5"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(processes)]
+
+
 def run(
-    backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any]
+    backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any],
+    processes: int = 1,
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -154,8 +170,13 @@ def run(
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         if utcnow() > due - timedelta(seconds=1):
             raise SystemExit("seeding took longer than planned: raise the lead time")
-        worker = Worker(rt, "bench-worker")
-        worker.start()
+        worker: Worker | None = None
+        children = []
+        if processes == 1:
+            worker = Worker(rt, "bench-worker")
+            worker.start()
+        else:
+            children = start_workers(settings, processes, concurrency)
         deadline = time.monotonic() + 600
         with db.engine.connect() as conn:
             while time.monotonic() < deadline:
@@ -165,7 +186,11 @@ def run(
                 if done >= n:
                     break
                 time.sleep(0.2)
-        worker.stop(5)
+        if worker is not None:
+            worker.stop(5)
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+            child.wait(30)
         with db.read() as s:
             rows = s.execute(select(Publication.started_at, Publication.published_at,
                                     Publication.due_at)).all()
@@ -236,6 +261,11 @@ def main() -> None:
             median = statistics.median(rates)
             print(f"{'':<34} {median / 640 * 100:.1f} % of the ideal 640/s, "
                   f"{median / floor * 100:.1f} % of the bare-client floor")
+            rates = repeated(f"webhook 50 ms x32, {backend}, 2 workers", args.repeat,
+                             lambda backend=backend: run(backend, "webhook", args.http_n, 32,
+                                                         hook, processes=2))
+            print(f"{'':<34} {statistics.median(rates) / 640 * 100:.1f} % of the ideal 640/s "
+                  "(two `publisher worker` processes, 16 in flight each)")
     finally:
         receiver.terminate()
 
