@@ -21,7 +21,10 @@ def test_migration_matches_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("publication")}
     # The claim index is an expression index: checked by name below, not compared.
-    diff = [d for d in diff if not (d[0].endswith("_index") and d[1].name == "ix_publication_claim")]
+    diff = [
+        d for d in diff
+        if not (d[0].endswith("_index") and d[1].name == "ix_publication_claim")
+    ]
     assert diff == [], diff
     assert "ix_publication_claim" in indexes
     db.dispose()
