@@ -26,7 +26,7 @@ from .jobs import make_worker
 from .models import GLOBAL_ROLES, Opd, Role, User
 from .runtime import Runtime
 from .scheduler import Worker
-from .security import hash_password, new_password
+from .security import MIN_PASSWORD_LENGTH, hash_password, new_password
 from .services import admin
 from .services.auditing import record
 from .services.errors import Invalid, NotFound, ServiceError
@@ -35,7 +35,6 @@ log = logging.getLogger("publisher.cli")
 
 ADMIN_USERNAME = "admin"
 STOP_GRACE_SECONDS = 30.0
-MIN_PASSWORD = 10  # the rule of services.admin.create_user
 #: PostgreSQL advisory lock held while migrating, so workers starting together migrate once.
 _MIGRATION_LOCK = 0x4F504450
 
@@ -379,8 +378,8 @@ def _read_password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
         password = click.prompt("Kata sandi", hide_input=True, confirmation_prompt=True)
     else:
         return new_password(), True
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"kata sandi minimal {MIN_PASSWORD} karakter")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"kata sandi minimal {MIN_PASSWORD_LENGTH} karakter")
     return password, False
 
 

@@ -9,6 +9,9 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+#: The shortest password accepted anywhere (services, CLI, admin UI).
+MIN_PASSWORD_LENGTH = 10
+
 TOKEN_PREFIX = "opdp_"  # noqa: S105 - a marker, not a secret
 _TOKEN_SHAPE = re.compile(r"^opdp_[A-Za-z0-9_-]{32,64}$")
 

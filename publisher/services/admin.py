@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..access import Principal
 from ..config import ConfigError, validate_timezone
 from ..models import GLOBAL_ROLES, ApiToken, Membership, Opd, Role, User
-from ..security import hash_password, new_api_token
+from ..security import MIN_PASSWORD_LENGTH, hash_password, new_api_token
 from ..urls import slugify
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -81,8 +81,8 @@ def create_user(
         "_", "").replace("-", "").isalnum():
         raise Invalid("nama pengguna: huruf, angka, titik, garis bawah atau tanda hubung",
                       field="username")
-    if len(password or "") < 10:
-        raise Invalid("kata sandi minimal 10 karakter", field="password")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"kata sandi minimal {MIN_PASSWORD_LENGTH} karakter", field="password")
     if session.scalar(select(User.id).where(func.lower(User.username) == username)) is not None:
         raise Conflict(f"pengguna {username!r} sudah ada", field="username")
     user = User(username=username, password_hash=hash_password(password), full_name=full_name,

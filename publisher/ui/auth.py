@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 from ..access import Principal
 from ..app import db_session
 from ..models import User
-from ..security import hash_password, verify_password
+from ..security import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from .common import back
 from .ratelimit import LoginLimiter
 
@@ -43,7 +43,6 @@ login_manager.login_message = None  # the login page says it already
 login_manager.session_protection = "basic"
 limiter = LoginLimiter()
 
-MIN_PASSWORD = 10
 
 
 @dataclass
@@ -132,8 +131,8 @@ def account() -> Any:
         new = request.form.get("new_password") or ""
         if not verify_password(user.password_hash, current):
             flash(_("Kata sandi sekarang salah."), "error")
-        elif len(new) < MIN_PASSWORD:
-            flash(_("Kata sandi baru minimal %(n)d karakter.", n=MIN_PASSWORD), "error")
+        elif len(new) < MIN_PASSWORD_LENGTH:
+            flash(_("Kata sandi baru minimal %(n)d karakter.", n=MIN_PASSWORD_LENGTH), "error")
         elif new != request.form.get("confirm_password"):
             flash(_("Konfirmasi kata sandi tidak sama."), "error")
         else:
