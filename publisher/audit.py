@@ -23,7 +23,10 @@ from .queue import rawsql
 from .timeutil import format_local, utcnow
 
 GENESIS = "0" * 64
-_SECRET_WORDS = ("token", "password", "secret", "authorization", "cookie", "app_password", "key")
+_SECRET_WORDS = (
+    "token", "password", "secret", "authorization", "cookie", "api_key", "private_key",
+    "access_key",
+)
 
 #: Columns covered by each event's hash, in a fixed order.
 HASHED_FIELDS = (

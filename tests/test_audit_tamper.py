@@ -99,3 +99,10 @@ def test_truncated_tail_is_named(make: Factory, runtime) -> None:  # type: ignor
     with runtime.db.read() as s:
         result = audit.verify(s)
     assert any(f"#{last - 1}–#{last} deleted from the end" in p for p in result.problems)
+
+
+def test_secrets_never_reach_the_audit_detail() -> None:
+    detail = audit.scrub({"page_token": "EAAB…", "app_password": "x", "signing_secret": "y",
+                          "Authorization": "Bearer z", "entry_key": "guid-1",
+                          "nested": {"api_key": "k", "url": "https://x"}})
+    assert detail == {"entry_key": "guid-1", "nested": {"url": "https://x"}}
