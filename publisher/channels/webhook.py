@@ -51,6 +51,22 @@ def new_signing_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _checked_url(config: dict[str, Any], name: str, settings: Any) -> str:
+    """``config[name]`` stripped, http(s), and allowed by the outbound guard ("" if unset)."""
+    from ..netguard import OutboundError, check_url
+
+    url = str(config.get(name) or "").strip()
+    if not url:
+        return ""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(name, "harus diawali http:// atau https://")
+    try:
+        check_url(url, settings)
+    except OutboundError as exc:
+        raise ConfigError(name, str(exc)) from None
+    return url
+
+
 class WebhookChannel(Channel):
     """POST each item as JSON to the OPD's own CMS or any integration."""
 
@@ -67,28 +83,13 @@ class WebhookChannel(Channel):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """URL must be http(s) and pass the outbound-address guard; a secret is made if absent."""
         config, secrets = super().validate_config(config, secrets, settings)
-        url = str(config.get("url", "")).strip()
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError("url", "harus diawali http:// atau https://")
-        from ..netguard import OutboundError, check_url
-
-        try:
-            check_url(url, settings)
-        except OutboundError as exc:
-            raise ConfigError("url", str(exc)) from None
+        url = _checked_url(config, "url", settings)
         secret = secrets.get("signing_secret") or new_signing_secret()
         try:
             Webhook(secret)
         except Exception:
             raise ConfigError("signing_secret", "bukan rahasia whsec_… yang sah") from None
-        lookup = str(config.get("lookup_url") or "").strip()
-        if lookup:
-            if not lookup.startswith(("http://", "https://")):
-                raise ConfigError("lookup_url", "harus diawali http:// atau https://")
-            try:
-                check_url(lookup, settings)
-            except OutboundError as exc:
-                raise ConfigError("lookup_url", str(exc)) from None
+        lookup = _checked_url(config, "lookup_url", settings)
         return {**config, "url": url, "lookup_url": lookup}, {"signing_secret": secret}
 
     def render(self, ctx: RenderContext, renderer: Any) -> Payload:
