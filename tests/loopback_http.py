@@ -7,7 +7,9 @@ whole response. Every request is recorded (method, path, headers) in ``requests`
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +25,10 @@ class LoopbackServer:
         self.host = host
         self.routes: dict[str, Handler] = {}
         self.requests: list[dict[str, Any]] = []
+        #: How many TCP connections clients opened (keep-alive reuse shows as fewer).
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -31,6 +37,12 @@ class LoopbackServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.connections += 1
+                    server._open.append(self.connection)
 
             def _serve(self) -> None:
                 path = self.path.split("?", 1)[0]
@@ -63,6 +75,15 @@ class LoopbackServer:
     def url(self, path: str = "/") -> str:
         """The full URL of ``path`` on this server."""
         return f"http://{self.host}:{self.port}{path}"
+
+    def close_idle_connections(self) -> None:
+        """Hang up every open connection, as a server does with idle keep-alive ones."""
+        with self._lock:
+            open_now, self._open = self._open, []
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        time.sleep(0.05)  # let the FIN reach the client
 
     def start(self) -> LoopbackServer:
         self._thread.start()

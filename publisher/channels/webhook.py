@@ -16,16 +16,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import urllib3
 from standardwebhooks.webhooks import Webhook
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
 
+from ..keepalive import ConnectFailed, KeepAliveClient, RequestFailed, Response
+from ..netguard import OutboundError, check_url
 from .base import (
     AuthError,
     Channel,
@@ -53,8 +47,6 @@ def new_signing_secret() -> str:
 
 def _checked_url(config: dict[str, Any], name: str, settings: Any) -> str:
     """``config[name]`` stripped, http(s), and allowed by the outbound guard ("" if unset)."""
-    from ..netguard import OutboundError, check_url
-
     url = str(config.get(name) or "").strip()
     if not url:
         return ""
@@ -120,14 +112,11 @@ class WebhookChannel(Channel):
                                  html=item.body_html, link=item.site_url,
                                  images=list(ctx.media), data=body)
 
-    def _pool(self) -> urllib3.PoolManager:
-        pool: urllib3.PoolManager | None = getattr(self, "_pool_manager", None)
-        if pool is None:
-            from ..netguard import guarded_pool
-
-            pool = guarded_pool(self.settings, maxsize=self.settings.concurrency)
-            self._pool_manager = pool
-        return pool
+    def _client(self) -> KeepAliveClient:
+        client: KeepAliveClient | None = getattr(self, "_keepalive", None)
+        if client is None:
+            client = self._keepalive = KeepAliveClient(self.settings, user_agent=USER_AGENT)
+        return client
 
     def _signer(self) -> Webhook:
         signer: Webhook | None = getattr(self, "_webhook_signer", None)
@@ -135,18 +124,8 @@ class WebhookChannel(Channel):
             signer = self._webhook_signer = Webhook(self.info.secrets["signing_secret"])
         return signer
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
-        """One guarded request, no redirects, no hidden retries (the queue decides those)."""
-        headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
-        return self._pool().request(
-            method, url, headers=headers, redirect=False, retries=False,
-            timeout=urllib3.Timeout(total=self.settings.http_timeout), **kwargs,
-        )
-
     def publish(self, payload: Payload) -> Receipt:
         """POST the signed JSON; 2xx is a receipt (the receiver may return ``id``/``url``)."""
-        from ..netguard import OutboundError
-
         body = json.dumps(payload.data, ensure_ascii=False, separators=(",", ":"))
         sent_at = datetime.now(UTC)
         signature = self._signer().sign(payload.fingerprint, sent_at, body)
@@ -157,32 +136,27 @@ class WebhookChannel(Channel):
             "webhook-signature": signature,
         }
         try:
-            response = self._request("POST", self.info.config["url"], body=body.encode(),
-                                     headers=headers)
+            response = self._client().request("POST", self.info.config["url"],
+                                              body=body.encode(), headers=headers)
         except OutboundError as exc:
             raise PermanentError(f"Alamat webhook ditolak: {exc}") from None
-        except NewConnectionError as exc:  # (a subclass of ConnectTimeoutError in urllib3)
-            raise TransientError("Tidak dapat terhubung ke penerima webhook",
-                                 detail=str(exc)) from None
-        except ConnectTimeoutError as exc:
-            raise TransientError("Penerima webhook tidak dapat dihubungi tepat waktu",
-                                 detail=str(exc)) from None
-        except (ReadTimeoutError, ProtocolError) as exc:
+        except ConnectFailed as exc:
+            message = ("Penerima webhook tidak dapat dihubungi tepat waktu" if exc.timed_out
+                       else "Tidak dapat terhubung ke penerima webhook")
+            raise TransientError(message, detail=str(exc)) from None
+        except RequestFailed as exc:
             # the receiver may have acted on it: reconcile before sending again
-            raise TransientError("Penerima webhook tidak menjawab tepat waktu",
-                                 detail=str(exc), uncertain=True) from None
-        except HTTPError as exc:
-            raise TransientError("Tidak dapat terhubung ke penerima webhook",
-                                 detail=str(exc)) from None
+            raise TransientError("Penerima webhook tidak menjawab dengan utuh",
+                                 detail=str(exc), uncertain=exc.sent) from None
         return self._receipt(response, payload)
 
-    def _receipt(self, response: urllib3.BaseHTTPResponse, payload: Payload) -> Receipt:
+    def _receipt(self, response: Response, payload: Payload) -> Receipt:
         status = response.status
-        snippet = response.data[:300].decode("utf-8", "replace")
+        snippet = response.body[:300].decode("utf-8", "replace")
         if 200 <= status < 300:
             remote_id, url = payload.fingerprint, ""
             try:
-                answer = json.loads(response.data or b"null")
+                answer = json.loads(response.body or b"null")
                 if isinstance(answer, dict):
                     remote_id = str(answer.get("id") or remote_id)
                     url = str(answer.get("url") or "")
@@ -193,17 +167,16 @@ class WebhookChannel(Channel):
             raise AuthError(f"Penerima webhook menolak tanda tangan/akses (HTTP {status})",
                             detail=snippet)
         if status == 429:
-            retry_after = response.headers.get("Retry-After")
+            retry_after = response.headers.get("retry-after", "").strip()
             raise RateLimited("Penerima webhook meminta menunggu (HTTP 429)",
-                              retry_after=float(retry_after) if retry_after and
-                              retry_after.isdigit() else None)
+                              retry_after=float(retry_after) if retry_after.isdigit() else None)
         if status >= 500:
             raise TransientError(f"Penerima webhook sedang bermasalah (HTTP {status})",
                                  detail=snippet)
         if 300 <= status < 400:
             raise PermanentError(
                 f"Penerima webhook mengalihkan ke alamat lain (HTTP {status}); perbarui URL "
-                "saluran ke alamat tujuan", detail=response.headers.get("Location", ""))
+                "saluran ke alamat tujuan", detail=response.headers.get("location", ""))
         raise PermanentError(f"Penerima webhook menolak isi kiriman (HTTP {status}): {snippet}")
 
     def find_existing(self, payload: Payload, since: datetime | None) -> Receipt | None:
@@ -213,8 +186,9 @@ class WebhookChannel(Channel):
         if not lookup:
             return None
         try:
-            response = self._request("GET", lookup, fields={"webhook-id": payload.fingerprint})
-        except HTTPError as exc:
+            response = self._client().request("GET", lookup,
+                                              query={"webhook-id": payload.fingerprint})
+        except (OutboundError, RequestFailed) as exc:
             raise TransientError("Tidak dapat menanyakan penerima webhook",
                                  detail=str(exc)) from None
         if response.status == 404:
@@ -224,7 +198,7 @@ class WebhookChannel(Channel):
         if response.status != 200:
             raise TransientError(f"Pencarian di penerima webhook gagal (HTTP {response.status})")
         try:
-            answer = json.loads(response.data)
+            answer = json.loads(response.body)
         except ValueError:
             raise TransientError("Jawaban pencarian penerima webhook bukan JSON") from None
         return Receipt(remote_id=str(answer.get("id") or payload.fingerprint),
@@ -232,13 +206,11 @@ class WebhookChannel(Channel):
 
     def check(self) -> Health:
         """The URL passes the outbound guard and answers something over HTTP."""
-        from ..netguard import OutboundError, check_url
-
         try:
             check_url(self.info.config["url"], self.settings)
-            self._request("HEAD", self.info.config["url"])
+            self._client().request("HEAD", self.info.config["url"])
         except OutboundError as exc:
             return Health(ok=False, detail=f"Alamat ditolak: {exc}")
-        except HTTPError as exc:
-            return Health(ok=False, detail=f"Tidak dapat terhubung: {type(exc).__name__}")
+        except RequestFailed as exc:
+            return Health(ok=False, detail=f"Tidak dapat terhubung: {exc}")
         return Health(ok=True, detail="Penerima webhook dapat dihubungi")
