@@ -116,6 +116,10 @@ class Dispatcher:
         self.in_flight[c.id] = c
         future = self.pool.submit(self._send, channel, payload, c)
         future.add_done_callback(self._finished)
+        # Let a sender whose answer has arrived take the interpreter lock now: rendering a
+        # whole batch in one stretch would hold it for milliseconds, and every round trip
+        # waiting meanwhile gets that much longer.
+        time.sleep(0)
         return None
 
     def _finished(self, future: Future[Outcome]) -> None:
