@@ -6,7 +6,8 @@ IPv6 unique-local addresses are refused, including when hidden inside an IPv6 fo
 (v4-mapped ``::ffff:10.0.0.1``, NAT64, 6to4, Teredo). ``Settings.allow_loopback`` and
 ``Settings.allowed_networks`` open exceptions (tests, an intranet CMS).
 
-The check runs inside the connection itself (:func:`safe_session`): the socket connects to one
+The check runs inside the connection itself (:func:`safe_session`, and
+:mod:`publisher.keepalive` for webhooks): the socket connects to one
 of the very addresses that were checked, so a DNS answer that changes between a check and the
 connect (DNS rebinding) cannot reach a refused address. Proxies from the environment are
 ignored, since a proxy would make the check meaningless.
@@ -362,15 +363,3 @@ __all__: Sequence[str] = (
     "checked_addresses", "resolve", "safe_session", "split_url",
 )
 
-
-def guarded_pool(
-    settings: Any, *, maxsize: int = 10, resolver: Resolver | None = None
-) -> PoolManager:
-    """A urllib3 PoolManager whose every connection passes the guard, for senders that make
-    many requests (a webhook at hundreds per second): it skips requests' per-call overhead.
-    Call ``request(..., redirect=False, retries=False)``; a refused address raises
-    BlockedAddress before any byte is sent.
-    """
-    return _GuardedPoolManager(
-        AddressPolicy.from_settings(settings), resolver, num_pools=10, maxsize=maxsize
-    )
