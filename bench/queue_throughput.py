@@ -222,6 +222,19 @@ def run(
     }
 
 
+def interpreter_speed() -> float:
+    """Millions of iterations per second of a plain Python loop: a yardstick for how fast this
+    VM is today (on this VM kind it has varied by a factor of two between days)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return 2.0 / best
+
+
 def show(label: str, r: dict[str, float]) -> None:
     print(f"{label:<34} {int(r['n']):>6} published in {r['span_s']:6.2f} s = "
           f"{r['per_second']:7.0f}/s   lateness p50 {r['p50_late_s']:.3f} s "
@@ -249,7 +262,9 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-noop", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+          f"{interpreter_speed():.1f} M loop iterations/s (same VM kind, different days: "
+          "compare figures only at a similar speed)")
     backends = ["sqlite"]
     if os.environ.get("PUBLISHER_BENCH_POSTGRES_URL"):
         backends.append("postgresql")
