@@ -113,10 +113,11 @@ def _dropped(conn: _Connection) -> bool:
     if time.monotonic() - conn.last_used > IDLE_SECONDS:
         return True
     try:
-        readable, _, _ = select.select([conn.sock], [], [], 0)
+        poller = select.poll()  # not select(): it fails on descriptors above 1023
+        poller.register(conn.sock, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 class KeepAliveClient:
