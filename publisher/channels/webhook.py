@@ -145,9 +145,12 @@ class WebhookChannel(Channel):
                        else "Tidak dapat terhubung ke penerima webhook")
             raise TransientError(message, detail=str(exc)) from None
         except RequestFailed as exc:
+            if not exc.sent:  # e.g. the TLS handshake failed: nothing reached the receiver
+                raise TransientError("Tidak dapat terhubung ke penerima webhook",
+                                     detail=str(exc)) from None
             # the receiver may have acted on it: reconcile before sending again
             raise TransientError("Penerima webhook tidak menjawab dengan utuh",
-                                 detail=str(exc), uncertain=exc.sent) from None
+                                 detail=str(exc), uncertain=True) from None
         return self._receipt(response, payload)
 
     def _receipt(self, response: Response, payload: Payload) -> Receipt:
