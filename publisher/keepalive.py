@@ -217,9 +217,3 @@ class KeepAliveClient:
             conn.last_used = time.monotonic()
         headers_out = {k.lower(): v for k, v in answer.getheaders()}
         return Response(status=answer.status, headers=headers_out, body=data)
-
-    def close(self) -> None:
-        """Close this thread's connections (other threads' close when they end)."""
-        for conn in self._connections().values():
-            conn.close()
-        self._connections().clear()
