@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, and_, bindparam, update
 
 from .. import audit
 from ..channels.base import Processing, Receipt
@@ -46,6 +46,15 @@ def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime)
     if outcomes:
         with db.write_conn() as conn:
             write_outcomes(conn, worker_id, outcomes, now)
+
+
+# An outcome is written only while this worker still holds the claim (a lease that ran out
+# and was taken over by another worker must not be overwritten).
+_STILL_CLAIMED = and_(
+    Publication.id == bindparam("b_id"),
+    Publication.status == PublicationStatus.SENDING,
+    Publication.claimed_by == bindparam("b_worker"),
+)
 
 
 def write_outcomes(
@@ -110,9 +119,7 @@ def write_outcomes(
     if processing:
         conn.execute(
             update(Publication)
-            .where(Publication.id == bindparam("b_id"),
-                   Publication.status == PublicationStatus.SENDING,
-                   Publication.claimed_by == bindparam("b_worker"))
+            .where(_STILL_CLAIMED)
             .values(
                 status=PublicationStatus.PROCESSING,
                 processing_state=bindparam("processing_state"), due_at=bindparam("due_at"),
@@ -124,9 +131,7 @@ def write_outcomes(
     if failed:
         conn.execute(
             update(Publication)
-            .where(Publication.id == bindparam("b_id"),
-                   Publication.status == PublicationStatus.SENDING,
-                   Publication.claimed_by == bindparam("b_worker"))
+            .where(_STILL_CLAIMED)
             .values(
                 status=bindparam("status"), due_at=bindparam("due_at"),
                 error_kind=bindparam("error_kind"), last_error=bindparam("last_error"),
