@@ -4,7 +4,6 @@ publications held) until reconnected."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from publisher import audit
 from publisher import graph as graph_module
@@ -40,6 +38,7 @@ from publisher.services import channels as channel_service
 from publisher.timeutil import utcnow
 
 from .conftest import make_settings
+from .dbprobe import open_transactions
 from .factories import Factory
 from .graph_server import GraphServer
 from .loopback_http import LoopbackServer, send
@@ -216,35 +215,12 @@ def test_expiry_and_scopes_are_stored(world: World) -> None:
     assert ig.status == ChannelStatus.NEEDS_REAUTH
 
 
-def _open_transactions(database_url: str) -> int:
-    """Transactions other connections hold open right now (SQLite: a held write lock)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        lite = sqlite3.connect(url.database or "", timeout=0.5, isolation_level=None)
-        try:
-            lite.execute("BEGIN IMMEDIATE")
-            lite.execute("ROLLBACK")
-            return 0
-        except sqlite3.OperationalError:
-            return 1
-        finally:
-            lite.close()
-    engine = create_engine(url.set(drivername="postgresql+psycopg"))
-    try:
-        with engine.connect() as conn:
-            return int(conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()")) or 0)
-    finally:
-        engine.dispose()
-
-
 def test_check_runs_with_no_transaction_open(world: World) -> None:
     w = world
     seen: list[int] = []
 
     def receiver(h: BaseHTTPRequestHandler) -> None:
-        seen.append(_open_transactions(w.runtime.settings.database_url))
+        seen.append(open_transactions(w.runtime.settings.database_url))
         send(h, 200)
 
     with LoopbackServer() as server:

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from http.server import BaseHTTPRequestHandler
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
+from ..dbprobe import open_transactions
 from ..loopback_http import LoopbackServer, send
-
-
-def _open_transactions(database_url: str) -> int:
-    """Transactions other connections hold open right now (SQLite: a held write lock)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        conn = sqlite3.connect(url.database, timeout=0.5, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-            return 0
-        except sqlite3.OperationalError:
-            return 1
-        finally:
-            conn.close()
-    engine = create_engine(url.set(drivername="postgresql+psycopg"))
-    try:
-        with engine.connect() as conn:
-            return int(conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()")))
-    finally:
-        engine.dispose()
 
 
 def test_webhook_check_holds_no_session_during_the_call(api, world, runtime) -> None:  # type: ignore[no-untyped-def]
     seen: list[int] = []
 
     def receiver(h: BaseHTTPRequestHandler) -> None:
-        seen.append(_open_transactions(runtime.settings.database_url))
+        seen.append(open_transactions(runtime.settings.database_url))
         send(h, 200)
 
     with LoopbackServer() as server:
