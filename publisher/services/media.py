@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..access import Principal
-from ..images import ImageError, inspect_upload, normalize_upload
+from ..images import ImageError, normalize_upload
 from ..models import Item, Media, Role
 from .errors import Forbidden, Invalid
 
@@ -68,7 +68,6 @@ def save_image(settings: Any, data: bytes, *, alt_text: str,
     picture is stored once; no database session is needed (or should be open).
     """
     max_bytes = int(settings.max_upload_bytes)
-    inspect_upload(data, max_bytes=max_bytes)
     clean = normalize_upload(data, alt_text=alt_text, max_bytes=max_bytes)
     digest = hashlib.sha256(clean.data).hexdigest()
     key = f"{FOLDER}/{digest[:2]}/{digest}{_EXTENSIONS.get(clean.mime_type, '.jpg')}"
