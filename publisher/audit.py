@@ -205,11 +205,6 @@ def _insert(conn: Connection | Session, rows: list[dict[str, Any]]) -> None:
     rawsql.executemany(connection, _INSERT, values)
 
 
-def _dialect(conn: Connection | Session) -> str:
-    bind = conn.get_bind() if isinstance(conn, Session) else conn
-    return bind.dialect.name
-
-
 @dataclass
 class VerifyResult:
     """What :func:`verify` found."""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from .models import WorkerHeartbeat
 from .queue import signals
@@ -151,13 +151,3 @@ def _guarded(job_id: str, func: Callable[[], Any]) -> Callable[[], None]:
             log.exception("job %s failed", job_id)
 
     return run
-
-
-def live_workers(
-    runtime: Runtime, within: timedelta = timedelta(seconds=60)
-) -> list[WorkerHeartbeat]:
-    """Workers seen recently (for the dashboard and the health endpoint)."""
-    with runtime.db.read() as session:
-        return list(session.scalars(
-            select(WorkerHeartbeat).where(WorkerHeartbeat.seen_at >= utcnow() - within)
-        ))

@@ -130,8 +130,8 @@ def claim(
             return []
         rows = [
             _ClaimRow(r[0], r[1], r[2], r[3], bool(r[4]), rawsql.from_db_json(r[5]),
-                      rawsql.from_db_datetime(conn, r[6]),  # type: ignore[arg-type]
-                      rawsql.from_db_datetime(conn, r[7]))
+                      rawsql.from_db_datetime(r[6]),  # type: ignore[arg-type]
+                      rawsql.from_db_datetime(r[7]))
             for r in raw
         ]
         claimed = _load(conn, rows)
@@ -151,7 +151,7 @@ def _items(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     for values in rawsql.select_in(conn, _ITEM_SQL, ids):
         item = dict(zip(_ITEM_NAMES, values, strict=True))
         item["made_at"] = rawsql.from_db_date(item["made_at"])
-        item["created_at"] = rawsql.from_db_datetime(conn, item["created_at"])
+        item["created_at"] = rawsql.from_db_datetime(item["created_at"])
         item["info_formats"] = rawsql.from_db_json(item["info_formats"]) or []
         out[item["id"]] = item
     return out
@@ -188,7 +188,7 @@ def _load(conn: Connection, rows: Sequence[Any]) -> list[Claimed]:
     channels = _rows_by_id(conn, _CHANNEL_SQL, _CHANNEL_NAMES, sorted(channel_ids))
     for channel in channels.values():
         channel["config"] = rawsql.from_db_json(channel["config"]) or {}
-        channel["updated_at"] = rawsql.from_db_datetime(conn, channel["updated_at"])
+        channel["updated_at"] = rawsql.from_db_datetime(channel["updated_at"])
     media: dict[int, list[dict[str, Any]]] = {}
     for values in rawsql.select_in(conn, _MEDIA_SQL, sorted(item_ids)):
         m = dict(zip(_MEDIA_NAMES, values, strict=True))

@@ -51,7 +51,7 @@ def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> No
         conn.exec_driver_sql(sql.replace("{p}", placeholder(conn)), [tuple(r) for r in rows])
 
 
-def from_db_datetime(conn: Connection, value: Any) -> datetime | None:
+def from_db_datetime(value: Any) -> datetime | None:
     """A UTCDateTime column value read by the driver, as an aware UTC datetime."""
     if value is None:
         return None
