@@ -116,8 +116,8 @@ def create() -> Response:
         return redirect(url_for("ui_channels.index"))
     config, secrets = _form_config(kind)
     opd_id = int(request.form.get("opd") or 0)
-    connect = getattr(channel_class(kind), "connect", None)
-    if callable(connect):
+    connecting = connector(kind)
+    if connecting is not None:
         # A kind that checks the account first (e.g. WordPress) does it over the network:
         # only for someone who may add it; end the request's transaction before, and create
         # the channel after.
@@ -126,7 +126,7 @@ def create() -> Response:
             return redirect(url_for("ui_channels.index"))
         s.rollback()
         try:
-            config, secrets = connect(config, secrets, runtime.settings)
+            config, secrets = connecting.connect(config, secrets, runtime.settings)
         except ConfigError as exc:
             flash(f"{exc.field}: {exc.message}", "error")
             return redirect(url_for("ui_channels.index", kind=kind))
