@@ -60,6 +60,8 @@ class FeedListArgs(ma.Schema):
     opd = OpdRef(metadata={"description": "id atau slug OPD"})
 
 
+_TIMES = ("next_poll_at", "last_polled_at", "last_success_at", "created_at", "updated_at")
+
 FeedSourceOut = out._schema("FeedSourceOut", {
     "id": f.Integer(), "opd_id": f.Integer(), "name": f.String(), "url": f.String(),
     "enabled": f.Boolean(), "target_channel_ids": f.List(f.Integer()),
@@ -68,12 +70,9 @@ FeedSourceOut = out._schema("FeedSourceOut", {
     "seeded": f.Boolean(metadata={"description": "false: pemeriksaan berikutnya hanya mencatat "
                                                  "entri yang sudah ada (tanpa banjir)"}),
     "last_error": f.String(allow_none=True), "error_count": f.Integer(),
-    **out._timed("next_poll_at", "last_polled_at", "last_success_at", "created_at",
-                 "updated_at"),
+    **out._timed(*_TIMES),
 })
 FeedSourceList = out._schema("FeedSourceList", {"items": f.List(f.Nested(FeedSourceOut))})
-
-_TIMES = ("next_poll_at", "last_polled_at", "last_success_at", "created_at", "updated_at")
 
 
 def _out(source: FeedSource, tz_name: str) -> dict[str, Any]:
@@ -102,7 +101,8 @@ class Feeds(MethodView):
         sess, who = common.session(), common.principal()
         opd = common.opd_ref(sess, who, args["opd"]) if "opd" in args else None
         rows = service.list_feed_sources(sess, who, opd.id if opd else None)
-        return {"items": [_out(r, common.opd_zone(sess, r.opd_id)) for r in rows]}
+        zones = {opd_id: common.opd_zone(sess, opd_id) for opd_id in {r.opd_id for r in rows}}
+        return {"items": [_out(r, zones[r.opd_id]) for r in rows]}
 
     @blp.arguments(FeedCreateSchema)
     @blp.response(201, FeedSourceOut)
