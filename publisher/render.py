@@ -8,10 +8,17 @@ Jinja's sandbox, since they are written by users.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    select_autoescape,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 from .channels.base import RenderContext
@@ -75,6 +82,16 @@ class Renderer:
         with self._lock:
             self._overrides = compiled
             self._globals_cache.clear()
+
+    def warm(self, kinds: Iterable[str]) -> None:
+        """Load the overrides and compile the built-in templates of ``kinds`` now, so the
+        first publications after a worker starts do not wait for it."""
+        self.refresh()
+        for kind in kinds:
+            try:
+                self.env.get_template(f"posts/{kind}.txt.j2")
+            except TemplateNotFound:  # a kind that renders without a template of its own
+                continue
 
     def template_for(self, kind: str, opd_id: int | None) -> Template:
         """The OPD's override for ``kind`` if it has one, else the built-in template."""

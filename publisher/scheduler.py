@@ -66,6 +66,7 @@ class Worker:
             s.add_job(_guarded(job_id, func), "interval", seconds=seconds, id=job_id,
                       next_run_time=datetime.now(UTC) + timedelta(seconds=2))
         signals.subscribe(self.wake)
+        self.dispatcher.prepare()
         s.start()
         log.info("worker %s started", self.worker_id)
 

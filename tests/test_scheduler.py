@@ -98,3 +98,53 @@ def test_statistics_refresh_fills_sqlite_stat(make: Factory, runtime) -> None:  
     with runtime.db.engine.connect() as conn:
         tables = {r[0] for r in conn.execute(text("SELECT tbl FROM sqlite_stat1"))}
     assert {"publication", "item", "audit_event"} <= tables
+
+
+def test_worker_start_prepares_senders_and_templates(runtime) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    worker = Worker(runtime, "prepared")
+    worker.start()
+    try:
+        names = {t.name for t in threading.enumerate()}
+        expected = {f"send-prepared-{i}" for i in range(runtime.settings.concurrency)}
+        assert expected <= names, "sender threads start with the worker, not with a burst"
+        cached = {name for (_, name) in runtime.renderer.env.cache}
+        assert {"posts/webhook.txt.j2", "posts/site.txt.j2"} <= cached
+    finally:
+        worker.stop(5)
+    assert _wait(lambda: not any(t.name.startswith("send-prepared-")
+                                 for t in threading.enumerate()), 5), "stop ends the senders"
+
+
+def test_first_claim_after_idle_fills_one_round_then_tops_up(
+    make: Factory, runtime, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from publisher.queue import dispatcher as dispatcher_module
+
+    limits: list[int] = []
+    real_claim = dispatcher_module.claim
+
+    def claim(db, worker_id, limit, *args, **kwargs):  # type: ignore[no-untyped-def]
+        limits.append(limit)
+        return real_claim(db, worker_id, limit, *args, **kwargs)
+
+    monkeypatch.setattr(dispatcher_module, "claim", claim)
+    secret = new_signing_secret()
+    with WebhookReceiver(secret, delay=0.05) as receiver:
+        opd = make.opd()
+        editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
+        hook = make.channel(opd, "webhook", config={"url": receiver.url},
+                            secrets={"signing_secret": secret})
+        for _ in range(30):
+            make.published_item(editor, approver, opd, [hook.id])
+        runtime.settings.concurrency = 4
+        dispatcher = make.dispatcher()
+        try:
+            assert dispatcher.drain() == 30
+        finally:
+            dispatcher.stop(5)
+        assert sum(receiver.deliveries.values()) == 30
+        assert set(receiver.deliveries.values()) == {1}, "a delivery was sent twice"
+    assert limits[0] == 4, "the first claim after idle takes one round of sends"
+    assert limits[1] == 12, "then it tops up to four rounds while the first is in flight"

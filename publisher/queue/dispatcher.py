@@ -12,13 +12,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
+from ..channels import kinds as channel_kinds
 from ..channels.base import AuthError, Channel, Payload, PermanentError, Processing
 from ..crypto import SecretsError
 from ..payloads import make_context
@@ -26,6 +26,7 @@ from ..runtime import Runtime
 from ..timeutil import utcnow
 from .claim import Claimed, claim
 from .record import Outcome, record, write_outcomes
+from .senders import SenderPool
 from .sweep import release
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Dispatcher:
         self.worker_id = worker_id
         self.concurrency = max(1, concurrency or runtime.settings.concurrency)
         self.batch = max(1, runtime.settings.claim_batch)
-        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send")
+        self.senders = SenderPool(self.concurrency, name=f"send-{worker_id}")
         self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self.in_flight: dict[int, Claimed] = {}
         self.stopping = threading.Event()
@@ -52,6 +53,12 @@ class Dispatcher:
         self._lock = threading.Lock()
         #: Whether the last batch held only local channels (then a whole batch may be claimed).
         self._local_only = False
+
+    def prepare(self) -> None:
+        """Start the sender threads and compile the post templates before anything is due,
+        so the first burst after a worker starts is not spaced out by either."""
+        self.senders.start()
+        self.runtime.renderer.warm(channel_kinds())
 
     # --- one pass ---------------------------------------------------------------------------
 
@@ -72,13 +79,18 @@ class Dispatcher:
         local: list[Outcome] = []
         while True:
             claimed: list[Claimed] = []
-            # Keep a few rounds of remote sends queued behind the pool (not more, so leases do
-            # not run out while waiting), topping up in sizeable batches: every claim costs a
-            # transaction. Local channels finish inline and need no slot.
+            # Keep a few rounds of remote sends queued behind the senders (not more, so leases
+            # do not run out while waiting), topping up in sizeable batches: every claim costs
+            # a transaction. When nothing is in flight, take just one round first, so the
+            # first sends start before a whole batch is claimed and audited. Local channels
+            # finish inline and need no slot.
             queued = len(self.in_flight)
-            limit = self.batch if self._local_only else min(
-                self.concurrency * 4 - queued, self.batch
-            )
+            if self._local_only:
+                limit = self.batch
+            elif not queued:
+                limit = min(self.concurrency, self.batch)
+            else:
+                limit = min(self.concurrency * 4 - queued, self.batch)
             refill = self._local_only or queued <= self.concurrency * 2
             if refill and limit > 0 and not self.stopping.is_set():
                 flushed, local = local, []
@@ -114,16 +126,15 @@ class Dispatcher:
         if not channel.remote:
             return self._send(channel, payload, c)
         self.in_flight[c.id] = c
-        future = self.pool.submit(self._send, channel, payload, c)
-        future.add_done_callback(self._finished)
+        self.senders.submit(self._deliver, channel, payload, c)
         # Let a sender whose answer has arrived take the interpreter lock now: rendering a
         # whole batch in one stretch would hold it for milliseconds, and every round trip
         # waiting meanwhile gets that much longer.
         time.sleep(0)
         return None
 
-    def _finished(self, future: Future[Outcome]) -> None:
-        self.results.put(future.result())
+    def _deliver(self, channel: Channel, payload: Payload, c: Claimed) -> None:
+        self.results.put(self._send(channel, payload, c))
 
     def _collect(self, wait: bool) -> list[Outcome]:
         """Outcomes of remote sends that finished. With ``wait``, block for the first one, then
@@ -207,10 +218,14 @@ class Dispatcher:
                 outcomes = self._collect(wait=True)
                 if outcomes:
                     record(self.runtime.db, self.worker_id, outcomes, utcnow())
+            # Nothing queued may start once its publication is handed back.
+            self.senders.close()
+            outcomes = self._collect(wait=False)
+            if outcomes:
+                record(self.runtime.db, self.worker_id, outcomes, utcnow())
             if self.in_flight:
                 release(self.runtime.db, self.worker_id, list(self.in_flight), utcnow())
                 self.in_flight.clear()
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _is_render_error(exc: Exception) -> bool:

@@ -1,0 +1,90 @@
+"""The sender threads: all there before the first send, nothing started after close."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+from publisher.queue.senders import SenderPool
+
+
+def _names(prefix: str) -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith(prefix + "-")}
+
+
+def _wait(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_start_brings_up_every_thread_before_any_job() -> None:
+    pool = SenderPool(6, name="warm")
+    assert not _names("warm")
+    pool.start()
+    assert _names("warm") == {f"warm-{i}" for i in range(6)}
+    pool.close()
+    assert _wait(lambda: not _names("warm"))
+
+
+def test_jobs_run_in_parallel_on_the_pool_threads() -> None:
+    pool = SenderPool(4, name="par")
+    barrier = threading.Barrier(4, timeout=5)
+    ran: list[str] = []
+
+    def job() -> None:
+        barrier.wait()  # only passes when four jobs run at once
+        ran.append(threading.current_thread().name)
+
+    for _ in range(4):
+        pool.submit(job)
+    assert _wait(lambda: len(ran) == 4)
+    assert set(ran) == {f"par-{i}" for i in range(4)}
+    pool.close()
+
+
+def test_close_drops_queued_jobs_and_lets_the_running_one_finish() -> None:
+    pool = SenderPool(1, name="close")
+    release = threading.Event()
+    started, finished, late = threading.Event(), threading.Event(), threading.Event()
+
+    def running() -> None:
+        started.set()
+        release.wait(5)
+        finished.set()
+
+    pool.submit(running)
+    pool.submit(late.set)  # queued behind the running job
+    assert started.wait(5)
+    pool.close()
+    release.set()
+    assert finished.wait(5), "the running job was cut off"
+    assert _wait(lambda: not _names("close"))
+    assert not late.is_set(), "a queued job started after close()"
+
+
+def test_submit_after_close_is_refused() -> None:
+    pool = SenderPool(2, name="shut")
+    pool.close()
+    try:
+        pool.submit(lambda: None)
+    except RuntimeError as exc:
+        assert "closed" in str(exc)
+    else:
+        raise AssertionError("a closed pool accepted a job")
+    pool.start()
+    assert not _names("shut"), "a closed pool started threads"
+
+
+def test_a_pool_dropped_without_close_lets_its_threads_exit() -> None:
+    pool = SenderPool(3, name="dropped")
+    done = threading.Event()
+    pool.submit(done.set)
+    assert done.wait(5)
+    del pool
+    gc.collect()
+    assert _wait(lambda: not _names("dropped")), "threads outlived their pool"
