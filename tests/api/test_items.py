@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -152,7 +153,8 @@ def test_list_filters_and_paging(api, world, make) -> None:  # type: ignore[no-u
     assert page["total"] == 3 and len(page["items"]) == 2 and page["page"] == 1
     status, page, _ = api.get("/items?category=setiap_saat", world.editor_a)
     assert [i["title"] for i in page["items"]] == ["Laporan kinerja"]
-    today = utcnow().astimezone().date().isoformat()
+    # "today" as the filter reads it: in the zone named (after 15:00 UTC it is tomorrow in WIT).
+    today = utcnow().astimezone(ZoneInfo("Asia/Jayapura")).date().isoformat()
     status, page, _ = api.get(f"/items?from=2000-01-01&to={today}&timezone=Asia/Jayapura",
                               world.editor_a)
     assert status == 200 and page["total"] == 4
