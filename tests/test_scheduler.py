@@ -15,16 +15,18 @@ from publisher.services import items
 from publisher.timeutil import utcnow
 
 from .factories import Factory
+from .waiting import eventually
 from .webhook_receiver import WebhookReceiver
 
 
-def _wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+def _webhook_items(make: Factory, receiver: WebhookReceiver, secret: str, count: int) -> None:
+    """``count`` approved items due now, each on one webhook channel to ``receiver``."""
+    opd = make.opd()
+    editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
+    hook = make.channel(opd, "webhook", config={"url": receiver.url},
+                        secrets={"signing_secret": secret})
+    for _ in range(count):
+        make.published_item(editor, approver, opd, [hook.id])
 
 
 def test_publication_due_at_t_starts_within_a_second(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +49,7 @@ def test_publication_due_at_t_starts_within_a_second(make: Factory, runtime) -> 
                 return s.scalar(select(Publication.status).where(
                     Publication.item_id == item.id)) == PublicationStatus.PUBLISHED
 
-        assert _wait(published, 15)
+        assert eventually(published, 15)
         with runtime.db.read() as s:
             pub = s.scalars(select(Publication).where(Publication.item_id == item.id)).one()
             lateness = (pub.started_at - pub.due_at).total_seconds()
@@ -59,16 +61,11 @@ def test_publication_due_at_t_starts_within_a_second(make: Factory, runtime) -> 
 def test_stop_finishes_sends_in_flight_and_keeps_the_rest(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
     secret = new_signing_secret()
     with WebhookReceiver(secret, delay=0.6) as receiver:
-        opd = make.opd()
-        editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
-        hook = make.channel(opd, "webhook", config={"url": receiver.url},
-                            secrets={"signing_secret": secret})
-        for _ in range(40):
-            make.published_item(editor, approver, opd, [hook.id])
+        _webhook_items(make, receiver, secret, 40)
         runtime.settings.concurrency = 4
         worker = Worker(runtime, "stop-test")
         worker.start()
-        assert _wait(lambda: sum(receiver.deliveries.values()) >= 1, 20)
+        assert eventually(lambda: sum(receiver.deliveries.values()) >= 1, 20)
         worker.stop(grace_seconds=10)
         delivered = set(receiver.stored)
     with runtime.db.read() as s:
@@ -113,7 +110,7 @@ def test_worker_start_prepares_senders_and_templates(runtime) -> None:  # type: 
         assert {"posts/webhook.txt.j2", "posts/site.txt.j2"} <= cached
     finally:
         worker.stop(5)
-    assert _wait(lambda: not any(t.name.startswith("send-prepared-")
+    assert eventually(lambda: not any(t.name.startswith("send-prepared-")
                                  for t in threading.enumerate()), 5), "stop ends the senders"
 
 
@@ -132,12 +129,7 @@ def test_first_claim_after_idle_fills_one_round_then_tops_up(
     monkeypatch.setattr(dispatcher_module, "claim", claim)
     secret = new_signing_secret()
     with WebhookReceiver(secret, delay=0.05) as receiver:
-        opd = make.opd()
-        editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
-        hook = make.channel(opd, "webhook", config={"url": receiver.url},
-                            secrets={"signing_secret": secret})
-        for _ in range(30):
-            make.published_item(editor, approver, opd, [hook.id])
+        _webhook_items(make, receiver, secret, 30)
         runtime.settings.concurrency = 4
         dispatcher = make.dispatcher()
         try:

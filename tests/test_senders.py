@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 
 from publisher.queue.senders import SenderPool
+
+from .waiting import eventually
 
 
 def _names(prefix: str) -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith(prefix + "-")}
-
-
-def _wait(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_start_brings_up_every_thread_before_any_job() -> None:
@@ -28,7 +20,7 @@ def test_start_brings_up_every_thread_before_any_job() -> None:
     pool.start()
     assert _names("warm") == {f"warm-{i}" for i in range(6)}
     pool.close()
-    assert _wait(lambda: not _names("warm"))
+    assert eventually(lambda: not _names("warm"))
 
 
 def test_jobs_run_in_parallel_on_the_pool_threads() -> None:
@@ -42,7 +34,7 @@ def test_jobs_run_in_parallel_on_the_pool_threads() -> None:
 
     for _ in range(4):
         pool.submit(job)
-    assert _wait(lambda: len(ran) == 4)
+    assert eventually(lambda: len(ran) == 4)
     assert set(ran) == {f"par-{i}" for i in range(4)}
     pool.close()
 
@@ -63,7 +55,7 @@ def test_close_drops_queued_jobs_and_lets_the_running_one_finish() -> None:
     pool.close()
     release.set()
     assert finished.wait(5), "the running job was cut off"
-    assert _wait(lambda: not _names("close"))
+    assert eventually(lambda: not _names("close"))
     assert not late.is_set(), "a queued job started after close()"
 
 
@@ -87,4 +79,4 @@ def test_a_pool_dropped_without_close_lets_its_threads_exit() -> None:
     assert done.wait(5)
     del pool
     gc.collect()
-    assert _wait(lambda: not _names("dropped")), "threads outlived their pool"
+    assert eventually(lambda: not _names("dropped")), "threads outlived their pool"
