@@ -161,7 +161,10 @@ def discover(data: dict[str, Any], opd: str) -> dict[str, Any]:
     }
 
 
-def _chosen(found: Connection, page_id: str, instagram: bool | None) -> list[ChannelSpec]:
+def _chosen(
+    found: Connection, page_id: str, instagram: bool | None
+) -> tuple[PageAccount, list[ChannelSpec]]:
+    """The Page asked for and the channels to make of it; refuses what cannot work."""
     page = next((p for p in found.pages if p.page_id == page_id), None)
     if page is None:
         raise Invalid(f"token ini tidak dapat mengelola Halaman {page_id}; pilih salah satu "
@@ -178,7 +181,7 @@ def _chosen(found: Connection, page_id: str, instagram: bool | None) -> list[Cha
     specs = page.channel_specs()
     if instagram is False:
         specs = [s for s in specs if s.kind != "instagram"]
-    return specs
+    return page, specs
 
 
 def _apply(sess: Session, who: Principal, opd_id: int, spec: ChannelSpec,
@@ -217,7 +220,7 @@ def connect(data: dict[str, Any], opd: str) -> dict[str, Any]:
     who = common.principal()
     opd_id = _target(opd, who)
     found = _discover(data["token"])
-    specs = _chosen(found, data["page_id"], data.get("instagram"))
+    page, specs = _chosen(found, data["page_id"], data.get("instagram"))
     sess = common.session()  # the write transaction starts after the Graph calls
     existing = _existing(sess, opd_id)
     channels: list[Channel] = []
@@ -229,8 +232,8 @@ def connect(data: dict[str, Any], opd: str) -> dict[str, Any]:
         sess.flush()
         channels.append(channel)
         (created if is_new else reconnected).append(channel.id)
+        existing.setdefault((spec.kind, str(spec.config[ACCOUNT_KEY[spec.kind]])), channel.id)
         released += freed
-    page = next(p for p in found.pages if p.page_id == data["page_id"])
     record(sess, who, "channel.meta_connected", channel=channels[0],
            detail={"page_id": page.page_id, "page_name": page.name,
                    "ig_user_id": page.ig_user_id, "connected_with": found.token_type.lower(),
@@ -238,7 +241,7 @@ def connect(data: dict[str, Any], opd: str) -> dict[str, Any]:
     sess.commit()
     shown = [channel_out(c, common.runtime()) for c in channels]
     return {
-        "page": _page_out(page, _existing(sess, opd_id)),
+        "page": _page_out(page, existing),
         "channels": shown, "created": created, "reconnected": reconnected,
         "released_publications": released,
         "warnings": list(found.warnings) + [w for c in shown for w in c["warnings"]],
