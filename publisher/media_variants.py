@@ -43,11 +43,13 @@ def media_dir(settings: Any) -> Path:
     return Path(settings.instance_path) / "media"
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file and a rename: a reader never
+    sees half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
     partial.write_bytes(data)
-    os.replace(partial, target)  # a reader never sees half a file
+    os.replace(partial, target)
 
 
 def ensure_variant(settings: Any, token: str, storage_key: str, variant: str) -> Path:
@@ -58,7 +60,7 @@ def ensure_variant(settings: Any, token: str, storage_key: str, variant: str) ->
     target = folder / "variants" / variant / f"{token}.jpg"
     if not target.exists():
         source = (folder / storage_key).read_bytes()
-        _write_atomic(target, make_variant(source, variant, alt_text="").data)
+        write_atomic(target, make_variant(source, variant, alt_text="").data)
     return target
 
 
@@ -85,7 +87,7 @@ def card_media(ctx: RenderContext, settings: Any) -> MediaView:
     target = card_path(settings, name)
     assert target is not None
     if not target.exists():
-        _write_atomic(target, card.data)
+        write_atomic(target, card.data)
     return MediaView(
         id=0,
         public_url=f"{ctx.public_base_url.rstrip('/')}/m/c/{name}.jpg",

@@ -147,14 +147,12 @@ _ITEM_SQL = f"SELECT {', '.join(_ITEM_NAMES)} FROM item WHERE id IN ({{ids}})"  
 
 def _items(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     """Item rows by id, read at driver level: one claimed batch reads hundreds of them."""
-    out = {}
-    for values in rawsql.select_in(conn, _ITEM_SQL, ids):
-        item = dict(zip(_ITEM_NAMES, values, strict=True))
+    items = _rows_by_id(conn, _ITEM_SQL, _ITEM_NAMES, ids)
+    for item in items.values():
         item["made_at"] = rawsql.from_db_date(item["made_at"])
         item["created_at"] = rawsql.from_db_datetime(item["created_at"])
         item["info_formats"] = rawsql.from_db_json(item["info_formats"]) or []
-        out[item["id"]] = item
-    return out
+    return items
 
 
 _OPD_NAMES = tuple(c.key for c in _OPD_COLUMNS)

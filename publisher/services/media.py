@@ -10,9 +10,7 @@ both, for an upload attached to an item.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Principal
 from ..images import ImageError, normalize_upload
+from ..media_variants import write_atomic
 from ..models import Item, Media, Role
 from .errors import Forbidden, Invalid
 
@@ -71,7 +70,9 @@ def save_image(settings: Any, data: bytes, *, alt_text: str,
     clean = normalize_upload(data, alt_text=alt_text, max_bytes=max_bytes)
     digest = hashlib.sha256(clean.data).hexdigest()
     key = f"{FOLDER}/{digest[:2]}/{digest}{_EXTENSIONS.get(clean.mime_type, '.jpg')}"
-    _write(Path(settings.instance_path) / "media" / key, clean.data)
+    target = Path(settings.instance_path) / "media" / key
+    if not target.exists():  # same bytes, same name
+        write_atomic(target, clean.data)
     return StoredImage(key, digest, clean.mime_type, clean.width, clean.height,
                        len(clean.data), clean.alt_text, source_url)
 
@@ -120,11 +121,3 @@ def store_image(
     return add_media(session, image, opd_id=item.opd_id, item=item, principal=principal,
                      filename=filename)
 
-
-def _write(target: Path, data: bytes) -> None:
-    if target.exists():
-        return  # same bytes, same name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
-    partial.write_bytes(data)
-    os.replace(partial, target)  # atomic: a reader never sees half a file
