@@ -20,10 +20,12 @@ from .webhook_receiver import WebhookReceiver
 
 
 def _webhook_items(make: Factory, receiver: WebhookReceiver, secret: str, count: int) -> None:
-    """``count`` approved items due now, each on one webhook channel to ``receiver``."""
+    """``count`` approved items due now, each on one webhook channel to ``receiver`` (which
+    also answers lookups, so a send can be reconciled)."""
     opd = make.opd()
     editor, approver = make.person(Role.EDITOR, opd), make.person(Role.APPROVER, opd)
-    hook = make.channel(opd, "webhook", config={"url": receiver.url},
+    hook = make.channel(opd, "webhook",
+                        config={"url": receiver.url, "lookup_url": receiver.lookup_url},
                         secrets={"signing_secret": secret})
     for _ in range(count):
         make.published_item(editor, approver, opd, [hook.id])
@@ -140,3 +142,50 @@ def test_first_claim_after_idle_fills_one_round_then_tops_up(
         assert set(receiver.deliveries.values()) == {1}, "a delivery was sent twice"
     assert limits[0] == 4, "the first claim after idle takes one round of sends"
     assert limits[1] == 12, "then it tops up to four rounds while the first is in flight"
+
+
+def test_stop_leaves_a_send_still_running_to_its_lease(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    """After the grace period, what never started is handed back at once; a send still
+    running keeps its claim (it may yet reach the receiver), and once its lease has run out
+    it is reconciled, not sent again."""
+    from sqlalchemy import update
+
+    from publisher.queue.sweep import expire_leases
+
+    secret = new_signing_secret()
+    with WebhookReceiver(secret, delay=1.5) as receiver:
+        _webhook_items(make, receiver, secret, 6)
+        runtime.settings.concurrency = 2
+        worker = Worker(runtime, "stopped-mid-send")
+
+        def statuses() -> list[tuple[str, str | None, bool]]:
+            with runtime.db.read() as s:
+                return [(r.status, r.claimed_by, r.needs_reconcile) for r in s.execute(
+                    select(Publication.status, Publication.claimed_by,
+                           Publication.needs_reconcile).order_by(Publication.id))]
+
+        worker.start()
+        assert eventually(lambda: [s for s, _, _ in statuses()] == ["sending"] * 6, 10)
+        time.sleep(0.3)  # the first two sends are at the receiver now
+        worker.stop(grace_seconds=0.2)
+        after_stop = statuses()
+        assert after_stop.count(("sending", "stopped-mid-send", False)) == 2, after_stop
+        assert after_stop.count(("retrying", None, True)) == 4, after_stop
+        assert eventually(lambda: sum(receiver.deliveries.values()) == 2, 5)
+        time.sleep(0.3)
+        assert sum(receiver.deliveries.values()) == 2, "a queued send started after stop"
+
+        # The lease runs out; the sweep requeues the two for reconciliation.
+        with runtime.db.write() as s:
+            s.execute(update(Publication).where(Publication.status == "sending")
+                      .values(lease_until=utcnow() - timedelta(seconds=1)))
+        assert len(expire_leases(runtime.db, "sweeper", utcnow())) == 2
+        receiver.delay = 0
+        dispatcher = make.dispatcher("next-worker")
+        try:
+            assert dispatcher.drain() == 6
+        finally:
+            dispatcher.stop(5)
+    assert [s for s, _, _ in statuses()] == ["published"] * 6
+    assert len(receiver.deliveries) == 6 and set(receiver.deliveries.values()) == {1}, (
+        "every item reached the receiver exactly once")

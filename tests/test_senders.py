@@ -33,7 +33,7 @@ def test_jobs_run_in_parallel_on_the_pool_threads() -> None:
         ran.append(threading.current_thread().name)
 
     for _ in range(4):
-        pool.submit(job)
+        pool.submit(0, job)
     assert eventually(lambda: len(ran) == 4)
     assert set(ran) == {f"par-{i}" for i in range(4)}
     pool.close()
@@ -49,10 +49,10 @@ def test_close_drops_queued_jobs_and_lets_the_running_one_finish() -> None:
         release.wait(5)
         finished.set()
 
-    pool.submit(running)
-    pool.submit(late.set)  # queued behind the running job
+    pool.submit(1, running)
+    pool.submit(2, late.set)  # queued behind the running job
     assert started.wait(5)
-    pool.close()
+    assert pool.close() == {1}, "close() names the jobs already running, and only those"
     release.set()
     assert finished.wait(5), "the running job was cut off"
     assert eventually(lambda: not _names("close"))
@@ -63,7 +63,7 @@ def test_submit_after_close_is_refused() -> None:
     pool = SenderPool(2, name="shut")
     pool.close()
     try:
-        pool.submit(lambda: None)
+        pool.submit(1, lambda: None)
     except RuntimeError as exc:
         assert "closed" in str(exc)
     else:
@@ -75,7 +75,7 @@ def test_submit_after_close_is_refused() -> None:
 def test_a_pool_dropped_without_close_lets_its_threads_exit() -> None:
     pool = SenderPool(3, name="dropped")
     done = threading.Event()
-    pool.submit(done.set)
+    pool.submit(1, done.set)
     assert done.wait(5)
     del pool
     gc.collect()

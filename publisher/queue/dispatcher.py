@@ -126,7 +126,7 @@ class Dispatcher:
         if not channel.remote:
             return self._send(channel, payload, c)
         self.in_flight[c.id] = c
-        self.senders.submit(self._deliver, channel, payload, c)
+        self.senders.submit(c.id, self._deliver, channel, payload, c)
         # Let a sender whose answer has arrived take the interpreter lock now: rendering a
         # whole batch in one stretch would hold it for milliseconds, and every round trip
         # waiting meanwhile gets that much longer.
@@ -209,8 +209,8 @@ class Dispatcher:
     # --- shutdown ---------------------------------------------------------------------------
 
     def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop claiming; wait up to ``grace_seconds`` for sends in flight, record them, and
-        release the rest for reconciliation by another worker."""
+        """Stop claiming; wait up to ``grace_seconds`` for sends in flight and record them;
+        hand back what never started; leave sends still running to their lease."""
         self.stopping.set()
         with self._lock:  # wait for a running drain to return
             deadline = utcnow() + timedelta(seconds=grace_seconds)
@@ -218,14 +218,17 @@ class Dispatcher:
                 outcomes = self._collect(wait=True)
                 if outcomes:
                     record(self.runtime.db, self.worker_id, outcomes, utcnow())
-            # Nothing queued may start once its publication is handed back.
-            self.senders.close()
+            running = self.senders.close()
             outcomes = self._collect(wait=False)
             if outcomes:
                 record(self.runtime.db, self.worker_id, outcomes, utcnow())
-            if self.in_flight:
-                release(self.runtime.db, self.worker_id, list(self.in_flight), utcnow())
-                self.in_flight.clear()
+            # Hand back what never started. A send still running keeps its claim: it may yet
+            # reach the platform, so nobody may take it over before its lease runs out; then
+            # the lease sweep requeues it for reconciliation.
+            unsent = [pub_id for pub_id in self.in_flight if pub_id not in running]
+            if unsent:
+                release(self.runtime.db, self.worker_id, unsent, utcnow())
+            self.in_flight.clear()
 
 
 def _is_render_error(exc: Exception) -> bool:
