@@ -53,27 +53,25 @@ def index() -> str:
     channel_id = arg_int("channel")
     all_days = [start + timedelta(days=i) for i in range((end - start).days)]
     bounds = [datetime.combine(d, time(), zone) for d in [*all_days, end]]
+    shown = [p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED]
+    if opd_id:
+        shown.append(Publication.opd_id == opd_id)
+    if channel_id:
+        shown.append(Publication.channel_id == channel_id)
     base = (
         select(Publication.id, Publication.item_id, Publication.status, Publication.opd_id,
                Publication.channel_id, Publication.due_at, Publication.published_at,
                Item.title, Channel.name.label("channel_name"))
         .join(Item, Item.id == Publication.item_id)
         .join(Channel, Channel.id == Publication.channel_id)
-        .where(p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED)
+        .where(*shown)
         .order_by(Publication.due_at, Publication.id)
     )
     counting = select(*[
         func.coalesce(func.sum(case((and_(Publication.due_at >= lo_, Publication.due_at < hi_), 1),
                                     else_=0)), 0)
         for lo_, hi_ in itertools.pairwise(bounds)
-    ]).where(p.scope(Publication.opd_id), Publication.status != PublicationStatus.CANCELLED,
-             Publication.due_at >= lo, Publication.due_at < hi)
-    if opd_id:
-        base = base.where(Publication.opd_id == opd_id)
-        counting = counting.where(Publication.opd_id == opd_id)
-    if channel_id:
-        base = base.where(Publication.channel_id == channel_id)
-        counting = counting.where(Publication.channel_id == channel_id)
+    ]).where(*shown, Publication.due_at >= lo, Publication.due_at < hi)
     counts = dict(zip(all_days, s.execute(counting).one(), strict=True))
     # Placed by due time in the view's zone (published posts go out at their due time, or
     # seconds after); only the posts that are shown are loaded.

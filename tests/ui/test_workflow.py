@@ -131,10 +131,15 @@ def test_drafter_cannot_approve_and_another_approver_can(ui, ui2, make, runtime)
         assert pub.status == PublicationStatus.SCHEDULED
         due_local = to_local(pub.due_at, "Asia/Makassar").strftime("%Y-%m-%dT%H:%M")
         assert due_local == at
+        channel_id = pub.channel_id
     calendar = ui2.text(f"/admin/kalender?date={at[:10]}")
     assert "Jadwal Posyandu Desember" in calendar and "WITA" in calendar
     month = ui2.text(f"/admin/kalender?view=month&date={at[:10]}")
     assert "Jadwal Posyandu Desember" in month
+    for view in ("week", "month"):  # the channel filter narrows both the posts and the counts
+        page = f"/admin/kalender?view={view}&date={at[:10]}&channel="
+        own, other = ui2.text(f"{page}{channel_id}"), ui2.text(f"{page}{channel_id + 99}")
+        assert "Jadwal Posyandu Desember" in own and "Jadwal Posyandu Desember" not in other
 
 
 def test_return_needs_a_comment(ui, make):
