@@ -90,10 +90,7 @@ class Channels(MethodView):
             # The kind checks the account over the network (WordPress): who may add it is
             # read first, then the site is asked with no session open.
             with rt.db.read() as s:
-                opd_id = common.opd_ref(s, who, data["opd"]).id
-                if not who.has_role(opd_id, Role.APPROVER):
-                    raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur "
-                                    "saluran")
+                service.require_manager(who, common.opd_ref(s, who, data["opd"]).id)
             config, secrets = connect(data["kind"], config or {}, secrets or {}, rt.settings)
         sess = common.session()
         opd = common.opd_ref(sess, who, data["opd"])
@@ -140,8 +137,7 @@ class ChannelResource(MethodView):
         """Remove a channel that never had a publication (otherwise pause it)."""
         sess, who = common.session(), common.principal()
         channel = service.get_channel(sess, who, channel_id)
-        if not who.has_role(channel.opd_id, Role.APPROVER):
-            raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur saluran")
+        service.require_manager(who, channel.opd_id)
         used = sess.scalar(
             select(PublicationRow.id).where(PublicationRow.channel_id == channel.id).limit(1)
         )

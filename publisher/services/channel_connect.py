@@ -14,9 +14,8 @@ from ..access import Principal
 from ..channels import UnknownChannelKind
 from ..channels import get as channel_class
 from ..channels.base import ConfigError
-from ..models import Role
-from .channels import get_channel
-from .errors import Forbidden, Invalid
+from .channels import get_channel, require_manager
+from .errors import Invalid
 
 Pair = tuple[dict[str, Any], dict[str, Any]]
 
@@ -59,13 +58,13 @@ def reconnect(runtime: Any, principal: Principal, channel_id: int,
     """
     with runtime.db.read() as s:
         row = get_channel(s, principal, channel_id)
-        if not principal.has_role(row.opd_id, Role.APPROVER):
-            raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur saluran")
-        kind, stored_config = row.kind, dict(row.config or {})
-        stored_secrets = runtime.secret_box.decrypt(row.secrets_encrypted)
-    cls = connector(kind)
-    if cls is None or not _credentials_changed(cls, stored_config, config, secrets):
-        return config, secrets
+        require_manager(principal, row.opd_id)
+        cls = connector(row.kind)
+        stored_config = dict(row.config or {})
+        if cls is None or not _credentials_changed(cls, stored_config, config, secrets):
+            return config, secrets
+        kind, sealed = row.kind, row.secrets_encrypted
+    stored_secrets = runtime.secret_box.decrypt(sealed)
     merged_config, merged_secrets = connect(
         kind, {**stored_config, **(config or {})}, {**stored_secrets, **(secrets or {})},
         runtime.settings)

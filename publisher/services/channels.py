@@ -28,7 +28,8 @@ def get_channel(session: Session, principal: Principal, channel_id: int) -> Chan
     return channel
 
 
-def _manage(principal: Principal, opd_id: int) -> None:
+def require_manager(principal: Principal, opd_id: int) -> None:
+    """Only the OPD's approver (PPID Pelaksana) or an admin sets up its channels."""
     if not principal.has_role(opd_id, Role.APPROVER):
         raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur saluran")
 
@@ -61,7 +62,7 @@ def create_channel(
 ) -> Channel:
     """A new channel; secrets are encrypted at rest and never returned."""
     opd = get_opd(session, principal, opd_ref)
-    _manage(principal, opd.id)
+    require_manager(principal, opd.id)
     if not (name or "").strip():
         raise Invalid("nama saluran wajib diisi", field="name")
     if min_interval_seconds < 0:
@@ -92,7 +93,7 @@ def update_channel(
 ) -> Channel:
     """Change a channel; new secrets mean reconnecting, which releases held publications."""
     channel = get_channel(session, principal, channel_id)
-    _manage(principal, channel.opd_id)
+    require_manager(principal, channel.opd_id)
     if name is not None:
         if not name.strip():
             raise Invalid("nama saluran wajib diisi", field="name")
@@ -124,7 +125,7 @@ def update_channel(
 def pause_channel(session: Session, principal: Principal, channel_id: int) -> Channel:
     """Stop sending to a channel; its publications are held, not dropped."""
     channel = get_channel(session, principal, channel_id)
-    _manage(principal, channel.opd_id)
+    require_manager(principal, channel.opd_id)
     if channel.status == ChannelStatus.PAUSED:
         raise Conflict("saluran sudah dijeda", field="status")
     channel.status = ChannelStatus.PAUSED
@@ -167,7 +168,7 @@ def resume_channel(session: Session, principal: Principal | None, channel: Chann
 def resume_channel_by_id(session: Session, principal: Principal, channel_id: int) -> int:
     """Resume a paused channel (a needs_reauth channel is resumed by new credentials)."""
     channel = get_channel(session, principal, channel_id)
-    _manage(principal, channel.opd_id)
+    require_manager(principal, channel.opd_id)
     if channel.status == ChannelStatus.ACTIVE:
         raise Conflict("saluran sudah aktif", field="status")
     return resume_channel(session, principal, channel)
