@@ -23,8 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .channels.base import MediaView, RenderContext
-from .images import VARIANT_SPECS, make_card, make_variant
+from .channels.base import MediaView, PermanentError, RenderContext
+from .images import VARIANT_SPECS, ImageError, make_card, make_variant
 from .timeutil import to_local, utcnow
 
 VARIANTS = tuple(VARIANT_SPECS)
@@ -50,6 +50,18 @@ def write_atomic(target: Path, data: bytes) -> None:
     partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
     partial.write_bytes(data)
     os.replace(partial, target)
+
+
+def local_variant(image: MediaView, variant: str) -> bytes | None:
+    """The ``variant`` JPEG of a stored image, made from its file on this machine; None when
+    the file is not here (then the platform or the caller fetches the variant URL). An image
+    that cannot be used is a PermanentError naming it."""
+    if not image.path or not os.path.isfile(image.path):
+        return None
+    try:
+        return make_variant(Path(image.path).read_bytes(), variant, alt_text=image.alt_text).data
+    except ImageError as exc:
+        raise PermanentError(f"Gambar #{image.id} tidak dapat dipakai: {exc.message}") from None
 
 
 def ensure_variant(settings: Any, token: str, storage_key: str, variant: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import unicodedata
 from dataclasses import replace
@@ -12,10 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..fetch import fetch
-from ..images import ImageError, make_variant
-from ..media_variants import card_media, variant_url
+from ..media_variants import card_media, local_variant, variant_url
 from ..netguard import OutboundError
-from .base import ConfigError, MediaView, PermanentError, RenderContext
+from .base import ConfigError, MediaView, RenderContext
 
 #: Instagram's size cap for an image.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -37,15 +35,8 @@ def instagram_images(ctx: RenderContext, settings: Any) -> list[MediaView]:
 def facebook_upload(image: MediaView) -> tuple[str, bytes] | None:
     """``(file name, JPEG bytes)`` of the Facebook variant of a stored image, or None when the
     file is not on this machine (then Meta fetches the variant URL)."""
-    if not image.path or not os.path.isfile(image.path):
-        return None
-    with open(image.path, "rb") as fh:
-        data = fh.read()
-    try:
-        variant = make_variant(data, "facebook", alt_text=image.alt_text)
-    except ImageError as exc:
-        raise PermanentError(f"Gambar #{image.id} tidak dapat dipakai: {exc.message}") from None
-    return f"media-{image.id}.jpg", variant.data
+    data = local_variant(image, "facebook")
+    return None if data is None else (f"media-{image.id}.jpg", data)
 
 
 def check_graph_id(config: dict[str, Any], name: str, what: str) -> None:

@@ -16,20 +16,17 @@ connection errors and timeouts → TransientError (a timed-out write is ``uncert
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
 
 from ..fetch import fetch
-from ..images import ImageError, make_variant
-from ..media_variants import variant_url
+from ..media_variants import local_variant, variant_url
 from ..netguard import GuardError, OutboundError, check_url, safe_session
 from ..sanitize import clean_html
 from ..timeutil import utcnow
@@ -294,16 +291,13 @@ class WordPressChannel(Channel):
     def _website_jpeg(self, image: MediaView) -> bytes:
         """The ``website`` variant (JPEG, at most 1600 px) of a stored image; from the file on
         this machine, else from its public variant URL (through the SSRF guard)."""
+        local = local_variant(image, "website")
+        if local is not None:
+            return local
         try:
-            if image.path and os.path.isfile(image.path):
-                data = Path(image.path).read_bytes()
-                return make_variant(data, "website", alt_text=image.alt_text).data
             got = fetch(variant_url(image.public_url, "website"), self.settings,
                         max_bytes=MAX_IMAGE_BYTES, accept="image/*")
             return got.content
-        except ImageError as exc:
-            raise PermanentError(f"Gambar #{image.id} tidak dapat dipakai: {exc.message}"
-                                 ) from None
         except OutboundError as exc:
             raise TransientError(f"Gambar #{image.id} tidak dapat diambil: {exc.message}"
                                  ) from None
