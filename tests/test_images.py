@@ -608,3 +608,25 @@ def test_card_refuses_unknown_category_and_uses_the_vendored_font() -> None:
         make_card(title="X", opd_name="Y", category="dikecualikan", published=date(2026, 1, 1))
     assert font(40).getname() == ("DejaVu Sans", "Book")
     assert font(40, bold=True).getname() == ("DejaVu Sans", "Bold")
+
+
+def test_local_variant_from_the_file_on_this_machine(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from publisher.channels.base import MediaView, PermanentError
+    from publisher.media_variants import local_variant
+
+    def view(path: str) -> MediaView:
+        return MediaView(id=7, public_url="http://site.test/m/x.jpg", path=path,
+                         mime_type="image/jpeg", alt_text="Posyandu", width=640, height=480)
+
+    good = tmp_path / "good.jpg"
+    good.write_bytes(encoded(picture((2400, 1600)), "JPEG"))
+    made = local_variant(view(str(good)), "website")
+    assert made is not None
+    with Image.open(io.BytesIO(made)) as im:
+        assert im.format == "JPEG" and max(im.size) <= 1600
+    assert local_variant(view(str(tmp_path / "elsewhere.jpg")), "website") is None
+    assert local_variant(view(""), "facebook") is None
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(PermanentError, match="Gambar #7 tidak dapat dipakai"):
+        local_variant(view(str(broken)), "facebook")
