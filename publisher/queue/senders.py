@@ -93,7 +93,7 @@ def _run(jobs: queue.SimpleQueue[_Job | None], state: _State) -> None:
 
 
 def _wake_to_exit(jobs: queue.SimpleQueue[_Job | None], state: _State, size: int) -> None:
-    with state.lock:
-        state.closed = True
+    # No lock here: the collector may run this in a sender thread that holds it.
+    state.closed = True
     for _ in range(size):
         jobs.put(None)
