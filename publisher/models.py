@@ -95,7 +95,9 @@ class PublicationStatus(StrEnum):
 CLAIMABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.PROCESSING)
 #: The claimable predicate as literal SQL: the partial claim index is used only when a query
 #: repeats it word for word (SQLite cannot match bound parameters against an index predicate).
-CLAIMABLE_SQL = "status IN ('scheduled', 'retrying', 'processing')"
+#: Written with OR, not IN: SQLite evaluates an index predicate for the old and the new row of
+#: every UPDATE, and builds a temporary b-tree for an IN list of three constants each time.
+CLAIMABLE_SQL = "(status = 'scheduled' OR status = 'retrying' OR status = 'processing')"
 #: Publications a user may still cancel or reschedule (sending has not started).
 CANCELLABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.HELD)
 #: States that never change again.

@@ -17,13 +17,15 @@ from .claim import Claimed
 from .retry import Decision
 
 #: A receipt is the truth: store it unless the row is already final (published, cancelled
-#: or blocked). Runs for every publication sent, hence straight to the driver.
+#: or blocked). Runs for every publication sent, hence straight to the driver, and with
+#: inequalities rather than NOT IN (SQLite builds a temporary b-tree for an IN list of three
+#: or more constants every time the statement runs).
 _PUBLISHED = (
     "UPDATE publication SET status = 'published', remote_id = {p}, url = {p}, "
     "published_at = {p}, sent_hash = {p}, lease_until = NULL, claimed_by = NULL, "
     "needs_reconcile = FALSE, processing_state = NULL, last_error = NULL, error_kind = NULL, "
-    "updated_at = {p} WHERE id = {p} AND status IN "
-    "('sending', 'retrying', 'scheduled', 'processing', 'failed', 'held')"
+    "updated_at = {p} WHERE id = {p} "
+    "AND status <> 'published' AND status <> 'cancelled' AND status <> 'blocked'"
 )
 
 
