@@ -73,7 +73,9 @@ def scrub(detail: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 #: Canonical JSON for ``detail`` (stored and hashed as exactly this text).
-_DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_DETAIL_JSON = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
 
 
 def canonical_detail(detail: Mapping[str, Any] | None) -> str:
@@ -81,7 +83,8 @@ def canonical_detail(detail: Mapping[str, Any] | None) -> str:
     return _DETAIL_JSON.encode(dict(detail or {}))
 
 
-_LIST_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# No cycle check: the hashed values are scalars and the detail is already text.
+_LIST_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def event_hash(row: Mapping[str, Any]) -> str:
@@ -91,7 +94,7 @@ def event_hash(row: Mapping[str, Any]) -> str:
     values = [row.get(name) for name in HASHED_FIELDS]
     at, detail = values[_AT], values[_DETAIL]
     if isinstance(at, datetime):
-        values[_AT] = at.isoformat()
+        values[_AT] = _iso_text(at)
     if not isinstance(detail, str):
         values[_DETAIL] = canonical_detail(detail)
     return hashlib.sha256(_LIST_JSON.encode(values).encode()).hexdigest()
@@ -99,6 +102,12 @@ def event_hash(row: Mapping[str, Any]) -> str:
 
 _AT = HASHED_FIELDS.index("at")
 _DETAIL = HASHED_FIELDS.index("detail")
+
+
+@lru_cache(maxsize=256)
+def _iso_text(moment: datetime) -> str:
+    # Events of one batch share their timestamp: format it once.
+    return moment.isoformat()
 
 
 @lru_cache(maxsize=256)
@@ -144,7 +153,7 @@ def make_event(
         "channel_kind": channel_kind,
         "result": result,
         "error": error[:2000],
-        "detail": canonical_detail(scrub(detail)),
+        "detail": _DETAIL_JSON.encode(scrub(detail)),  # scrub made a plain dict
     }
 
 
