@@ -19,6 +19,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from jinja2.runtime import new_context
 from jinja2.sandbox import SandboxedEnvironment
 
 from .channels.base import RenderContext
@@ -106,12 +107,16 @@ class Renderer:
     def render(self, kind: str, ctx: RenderContext, **extra: Any) -> str:
         """Render ``posts/<kind>.txt.j2`` (or the OPD's override) for one publication."""
         template = self.template_for(kind, ctx.opd.id)
-        variables = {**self._globals(template), "item": ctx.item, "opd": ctx.opd,
+        template_globals = self._globals(template)
+        variables = {**template_globals, "item": ctx.item, "opd": ctx.opd,
                      "media": ctx.media, "ctx": ctx, **extra}
         # A shared context with the globals merged in once: Template.render() would copy the
         # globals into a new context on every call, which is most of the cost of a short post
-        # rendered thousands of times a second by the queue.
-        context = template.new_context(variables, shared=True)
+        # rendered thousands of times a second by the queue. This is Template.new_context with
+        # the globals as a plain dict: the template's own ChainMap is walked key by key in
+        # Python for every context made from it.
+        context = new_context(template.environment, template.name, template.blocks, variables,
+                              shared=True, globals=template_globals)
         return template.environment.concat(template.root_render_func(context)).strip()
 
     def _globals(self, template: Template) -> dict[str, Any]:
