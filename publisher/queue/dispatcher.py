@@ -12,7 +12,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -182,9 +181,8 @@ class Dispatcher:
             return self._failed(c, exc)
         if isinstance(result, Processing):
             return Outcome(c, processing=result, content_hash=payload.content_hash)
-        if result.published_at is None:  # the post went live when the platform answered
-            result = replace(result, published_at=utcnow())
-        return Outcome(c, receipt=result, content_hash=payload.content_hash)
+        return Outcome(c, receipt=result, content_hash=payload.content_hash,
+                       answered_at=utcnow())
 
     def _failed(self, c: Claimed, exc: Exception) -> Outcome:
         if isinstance(exc, SecretsError):

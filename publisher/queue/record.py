@@ -41,6 +41,8 @@ class Outcome:
     reconciled: bool = False
     content_hash: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    #: When the platform answered: the time of publication unless the receipt has its own.
+    answered_at: datetime | None = None
 
 
 def record(db: Database, worker_id: str, outcomes: list[Outcome], now: datetime) -> None:
@@ -76,7 +78,8 @@ def write_outcomes(
         if o.receipt is not None:
             published.append({
                 "b_id": o.claimed.id, "remote_id": o.receipt.remote_id, "url": o.receipt.url,
-                "published_at": o.receipt.published_at or now, "sent_hash": o.content_hash,
+                "published_at": o.receipt.published_at or o.answered_at or now,
+                "sent_hash": o.content_hash,
             })
             events.append(audit.make_event(
                 actor, "publication.reconciled" if o.reconciled else "publication.published",
