@@ -41,6 +41,8 @@ def test_sqlite_text_is_what_the_orm_stores(tmp_path: Path, moment: datetime) ->
     ("2026-11-27 23:47:05+07:00", datetime(2026, 11, 27, 16, 47, 5, tzinfo=UTC)),
     ("2026-11-27T13:47:05.5-03:00", datetime(2026, 11, 27, 16, 47, 5, 500000, tzinfo=UTC)),
     ("2026-11-27 16:47:05Z", datetime(2026, 11, 27, 16, 47, 5, tzinfo=UTC)),
+    ("2026-11-27 23:47:05+0700", datetime(2026, 11, 27, 16, 47, 5, tzinfo=UTC)),
+    ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),  # a date alone: midnight UTC
     (datetime(2026, 11, 27, 23, 47, 5, tzinfo=WIB), datetime(2026, 11, 27, 16, 47, 5, tzinfo=UTC)),
     (datetime(2026, 11, 27, 16, 47, 5), datetime(2026, 11, 27, 16, 47, 5, tzinfo=UTC)),
     (None, None),

@@ -57,11 +57,14 @@ def from_db_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        if _has_offset(value):
-            return datetime.fromisoformat(value).astimezone(UTC)
-        # SQLite's text is UTC without an offset; parsing it with one is cheaper than
-        # replace(tzinfo=UTC) afterwards.
-        return datetime.fromisoformat(value + "+00:00")
+        if not _has_offset(value):
+            # SQLite's text is UTC without an offset; parsing it with one is cheaper than
+            # replace(tzinfo=UTC) afterwards.
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # not the usual shape: parse it as it is, below
+                pass
+        value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
