@@ -4,13 +4,15 @@ Every connection passes the SSRF guard (:mod:`publisher.netguard`); redirects ar
 hand, a limited number of times, each hop checked again; the body is streamed and cut at
 ``max_bytes`` (a response that never ends fails with a clear error); the whole fetch has a
 deadline; conditional GET (ETag / Last-Modified) turns an unchanged resource into a 304 with
-no body.
+no body, with validators only from a resource that has not changed for a minute.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -85,6 +87,32 @@ class FetchResult:
     def content_type(self) -> str:
         """The media type without parameters, lower-case."""
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+#: RFC 9110 §8.8.2.2: a client may take a Last-Modified as strong only when it is at least
+#: 60 seconds before the answer's Date.
+SETTLED_AFTER = timedelta(seconds=60)
+
+
+def settled(last_modified: str | None, date: str | None) -> bool:
+    """Whether validators carrying ``last_modified`` can be trusted for a conditional GET:
+    true without a Last-Modified, false when it is unreadable or less than a minute before the
+    answer's ``date`` (or now, when the server sent no Date)."""
+    if not last_modified:
+        return True
+    modified = _http_date(last_modified)
+    if modified is None:
+        return False
+    answered = _http_date(date) if date else None
+    return (answered or datetime.now(UTC)) - modified >= SETTLED_AFTER
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _read_capped(response: requests.Response, max_bytes: int, deadline: float, url: str) -> bytes:
@@ -184,6 +212,11 @@ def fetch(
                 result.last_modified = response.headers.get("Last-Modified") or last_modified
                 if response.status_code == 304:
                     return result
+                if not settled(result.last_modified, response.headers.get("Date")):
+                    # Validators of a resource changed within the last minute may not change
+                    # again when it changes within the same second (WordPress derives its feed's
+                    # ETag from the newest post's second): ask unconditionally next time.
+                    result.etag = result.last_modified = None
                 if response.status_code >= 400 or response.status_code < 200:
                     status_line = f"{response.status_code} {response.reason or ''}".strip()
                     raise HTTPStatusError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 from datetime import UTC, datetime, timedelta
@@ -175,6 +176,41 @@ def env(runtime: Runtime, make: Any) -> Env:
 
 
 # --- the rules, end to end --------------------------------------------------------------------
+
+
+class SecondResolutionFeed:
+    """A feed whose validators, like WordPress's, come from the newest post's second: the
+    ETag is derived from Last-Modified, so two posts in the same second share them."""
+
+    def __init__(self, srv: LoopbackServer, modified: datetime) -> None:
+        self.srv, self.body = srv, b""
+        self.last_modified = format_datetime(modified.replace(microsecond=0), usegmt=True)
+        srv.route("/feed/", self._serve)
+
+    def _serve(self, h) -> None:
+        headers = {"ETag": f'"{hashlib.md5(self.last_modified.encode()).hexdigest()}"',
+                   "Last-Modified": self.last_modified}
+        if h.headers.get("If-None-Match") == headers["ETag"]:
+            h.send_response(304)
+            for key, value in headers.items():
+                h.send_header(key, value)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        send(h, 200, self.body, "application/rss+xml; charset=utf-8", headers)
+
+
+def test_a_post_in_the_same_second_as_the_last_poll_is_not_missed(env: Env, server) -> None:
+    site = SecondResolutionFeed(server, modified=utcnow())
+    site.body = rss(entries(3))
+    env.source(server.url("/feed/"))
+    assert env.poll() == 1 and env.items() == []  # seeded
+
+    # A new post within the same second: the feed's ETag and Last-Modified do not change.
+    site.body = rss(new_entries(1, 3) + entries(3))
+    env.poll()
+    assert [i.title for i in env.items()] == ["Berita nomor 3"]
+    assert "If-None-Match" not in server.requests[-1]["headers"]
 
 
 def test_first_poll_records_200_entries_then_posts_only_new_ones(env: Env, server) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 
 import pytest
 
-from publisher.fetch import FetchTimeout, HTTPStatusError, TooLarge, TooManyRedirects, fetch
+from publisher.fetch import (
+    FetchTimeout,
+    HTTPStatusError,
+    TooLarge,
+    TooManyRedirects,
+    fetch,
+    settled,
+)
 from publisher.netguard import (
     AddressPolicy,
     BlockedAddress,
@@ -180,6 +188,26 @@ def test_conditional_get_gives_304(server):
     assert second.not_modified and second.content == b""
     assert second.etag == '"v1"' and second.last_modified == first.last_modified
     assert server.requests[1]["headers"]["If-None-Match"] == '"v1"'
+
+
+def test_validators_of_a_resource_changed_this_minute_are_not_kept(server):
+    # Like WordPress's feed: Last-Modified is the newest post's second and the ETag is derived
+    # from it, so a second post in the same second would leave both unchanged (RFC 9110
+    # §8.8.2.2: a Last-Modified under 60 s before the answer's Date is weak).
+    just_now = formatdate(time.time(), usegmt=True)
+    server.route("/fresh", static(b"<rss/>", "application/rss+xml", etag='"abc"',
+                                  last_modified=just_now))
+    first = fetch(server.url("/fresh"), LOOPBACK)
+    assert first.status == 200 and first.etag is None and first.last_modified is None
+    assert first.headers["last-modified"] == just_now  # the answer itself is kept as it came
+
+    older = formatdate(time.time() - 120, usegmt=True)
+    server.route("/settled", static(b"<rss/>", "application/rss+xml", etag='"def"',
+                                    last_modified=older))
+    second = fetch(server.url("/settled"), LOOPBACK)
+    assert second.etag == '"def"' and second.last_modified == older
+    assert not settled("not a date", None)  # an unreadable Last-Modified is not trusted
+    assert settled(None, None)  # an ETag alone is
 
 
 def test_redirect_limit_and_relative_redirects(server):
