@@ -118,6 +118,15 @@ def send(
         handler.wfile.write(body)
 
 
+def not_modified(handler: BaseHTTPRequestHandler, headers: dict[str, str]) -> None:
+    """Answer 304 with ``headers`` (the validators) and no body."""
+    handler.send_response(304)
+    for key, value in headers.items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
 def static(body: bytes, content_type: str = "text/plain", *, etag: str | None = None,
            last_modified: str | None = None) -> Handler:
     """A handler serving ``body``, answering 304 to a matching conditional GET."""
@@ -131,11 +140,7 @@ def static(body: bytes, content_type: str = "text/plain", *, etag: str | None = 
         if (etag and h.headers.get("If-None-Match") == etag) or (
             last_modified and not etag and h.headers.get("If-Modified-Since") == last_modified
         ):
-            h.send_response(304)
-            for key, value in extra.items():
-                h.send_header(key, value)
-            h.send_header("Content-Length", "0")
-            h.end_headers()
+            not_modified(h, extra)
             return
         send(h, 200, body, content_type, extra)
 

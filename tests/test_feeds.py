@@ -34,7 +34,7 @@ from publisher.services.errors import Forbidden, Invalid
 from publisher.timeutil import utcnow
 
 from .conftest import make_settings
-from .loopback_http import LoopbackServer, endless, redirect, send
+from .loopback_http import LoopbackServer, endless, not_modified, redirect, send
 
 NOW = datetime.now(UTC)
 
@@ -98,10 +98,7 @@ class FeedSite:
     def _serve(self, h) -> None:
         etag = f'"v{self.version}"'
         if h.headers.get("If-None-Match") == etag:
-            h.send_response(304)
-            h.send_header("ETag", etag)
-            h.send_header("Content-Length", "0")
-            h.end_headers()
+            not_modified(h, {"ETag": etag})
             return
         send(h, 200, self.body, "application/rss+xml; charset=utf-8", {"ETag": etag})
 
@@ -191,11 +188,7 @@ class SecondResolutionFeed:
         headers = {"ETag": f'"{hashlib.md5(self.last_modified.encode()).hexdigest()}"',
                    "Last-Modified": self.last_modified}
         if h.headers.get("If-None-Match") == headers["ETag"]:
-            h.send_response(304)
-            for key, value in headers.items():
-                h.send_header(key, value)
-            h.send_header("Content-Length", "0")
-            h.end_headers()
+            not_modified(h, headers)
             return
         send(h, 200, self.body, "application/rss+xml; charset=utf-8", headers)
 
