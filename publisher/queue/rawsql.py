@@ -57,19 +57,13 @@ def from_db_datetime(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
-        if not _has_offset(value):
-            # SQLite's text is UTC without an offset; parsing it with one is cheaper than
-            # replace(tzinfo=UTC) afterwards.
-            try:
-                return datetime.fromisoformat(value + "+00:00")
-            except ValueError:  # not the usual shape: parse it as it is, below
-                pass
-        value = datetime.fromisoformat(value)
+        # SQLite's text is UTC without an offset; parsing it with one is cheaper than
+        # replace(tzinfo=UTC) afterwards.
+        try:
+            value = datetime.fromisoformat(value + "+00:00")
+        except ValueError:  # it has an offset already, or another shape: parse it as it is
+            value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _has_offset(text: str) -> bool:
-    return text[-6:-5] in ("+", "-") or text.endswith("Z")
 
 
 def from_db_date(value: Any) -> date | None:
