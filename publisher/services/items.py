@@ -326,13 +326,51 @@ def update_item(
     if item.status == ItemStatus.SUBMITTED:
         item.status = ItemStatus.DRAFT  # a changed draft needs approval again
     new_hash = content_hash(item)
-    if new_hash != item.content_hash:
+    changed = new_hash != item.content_hash
+    withdrawn: list[int] = []
+    if changed and item.status == ItemStatus.APPROVED and not exempt:
+        withdrawn = _withdraw_for_reapproval(session, item, principal)
+    if changed:
         item.version += 1
         record_version(session, item, principal)
-    record(session, principal, "item.updated", item=item, detail={"fields": sorted(fields)})
+    record(session, principal, "item.updated", item=item,
+           detail={"fields": sorted(fields), "status": item.status,
+                   **({"publications_withdrawn": withdrawn} if withdrawn else {})})
     if item.category == Category.DIKECUALIKAN:
         block_publications(session, item, principal)
     return item
+
+
+#: error_kind of a publication taken back because its approved item changed; re-approval
+#: schedules exactly these again (a publication a user cancelled stays cancelled).
+REAPPROVAL = "reapproval"
+
+
+def _withdraw_for_reapproval(
+    session: Session, item: Item, principal: Principal | None
+) -> list[int]:
+    """Four-eyes: an approved item whose content changes goes back for approval, and its
+    publications that have not started wait for it. Refused while one is being sent."""
+    pubs = session.scalars(
+        select(Publication).where(Publication.item_id == item.id).with_for_update()
+    ).all()
+    if any(p.status in (PublicationStatus.SENDING, PublicationStatus.PROCESSING) for p in pubs):
+        raise Conflict("informasi sedang dikirim; tunggu sampai selesai sebelum mengubah isinya",
+                       field="status")
+    pending = [p for p in pubs if p.status in CANCELLABLE]
+    if not pending:
+        return []  # everything already went out: the change is recorded, nothing to hold back
+    for pub in pending:
+        pub.status = PublicationStatus.CANCELLED
+        pub.error_kind = REAPPROVAL
+        pub.last_error = "Isi diubah setelah disetujui: menunggu persetujuan ulang"
+        record(session, principal, "publication.withdrawn", item=item, publication=pub,
+               result=pub.status, detail={"reason": REAPPROVAL})
+    item.status = ItemStatus.SUBMITTED
+    item.submitted_at = utcnow()
+    item.approved_by_id = None
+    item.approved_at = None
+    return [p.id for p in pending]
 
 
 def block_publications(session: Session, item: Item, principal: Principal | None) -> int:
@@ -382,8 +420,19 @@ def approve_item(
                        field="status")
     if item.created_by_id == principal.user_id:
         raise Forbidden("Anda tidak boleh menyetujui informasi yang Anda susun sendiri")
+    if last_author_id(session, item) == principal.user_id:
+        raise Forbidden("Anda tidak boleh menyetujui informasi yang terakhir Anda ubah sendiri")
     _approve(session, principal, item, comment)
     return item
+
+
+def last_author_id(session: Session, item: Item) -> int | None:
+    """Who wrote the item's current version (the drafter, or whoever edited it last)."""
+    return session.scalar(
+        select(ItemVersion.created_by_id).where(
+            ItemVersion.item_id == item.id, ItemVersion.version == item.version
+        )
+    )
 
 
 def _approve(session: Session, principal: Principal, item: Item, comment: str) -> None:
@@ -448,19 +497,25 @@ def fan_out(session: Session, item: Item, principal: Principal | None) -> list[P
     }
     created = []
     for channel in item.targets:
-        if channel.id in existing:
-            continue
         held = channel.status != ChannelStatus.ACTIVE
-        pub = Publication(
-            item_id=item.id,
-            channel_id=channel.id,
-            opd_id=item.opd_id,
-            status=PublicationStatus.HELD if held else PublicationStatus.SCHEDULED,
-            priority=priority,
-            due_at=due_time(session, item, channel),
-            channel=channel,
-        )
-        session.add(pub)
+        status = PublicationStatus.HELD if held else PublicationStatus.SCHEDULED
+        pub = existing.get(channel.id)
+        if pub is not None:
+            if pub.status != PublicationStatus.CANCELLED or pub.error_kind != REAPPROVAL:
+                continue
+            pub.status, pub.error_kind, pub.last_error = status, None, None
+            pub.priority, pub.due_at = priority, due_time(session, item, channel)
+        else:
+            pub = Publication(
+                item_id=item.id,
+                channel_id=channel.id,
+                opd_id=item.opd_id,
+                status=status,
+                priority=priority,
+                due_at=due_time(session, item, channel),
+                channel=channel,
+            )
+            session.add(pub)
         session.flush()
         pub.fingerprint = f"pub-{pub.id}-{item.content_hash[:12]}"
         created.append(pub)

@@ -39,6 +39,11 @@ EXPLANATIONS: dict[str, tuple[Any, Any]] = {
         _l("Saluran sedang dijeda atau perlu disambungkan ulang; publikasi ditahan."),
         _l("Lanjutkan atau sambungkan ulang saluran; publikasi yang ditahan lalu dikirim."),
     ),
+    "reapproval": (
+        _l("Isi informasi diubah setelah disetujui; publikasi ini ditarik sampai disetujui ulang."),
+        _l("Minta penyetuju lain (bukan yang mengubah) menyetujui ulang informasi ini; publikasi "
+           "lalu dijadwalkan kembali."),
+    ),
     "lease": (
         _l("Pengiriman sebelumnya terhenti (proses pekerja berhenti) sebelum hasilnya tercatat."),
         _l("Sistem memeriksa dulu apakah posting sudah ada sebelum mengirim ulang. Tidak perlu "
