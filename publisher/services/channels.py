@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select, update
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..access import Principal
 from ..channels import UnknownChannelKind, kinds
 from ..channels import get as channel_class
-from ..channels.base import ConfigError
+from ..channels.base import ChannelError, ConfigError, Health
 from ..models import Channel, ChannelStatus, Publication, PublicationStatus, Role
 from ..queue import signals
 from ..slots import parse_schedule
@@ -18,6 +19,8 @@ from ..timeutil import utcnow
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .items import get_opd
+
+log = logging.getLogger(__name__)
 
 
 def get_channel(session: Session, principal: Principal, channel_id: int) -> Channel:
@@ -182,3 +185,33 @@ def list_channels(
     if opd_id is not None:
         query = query.where(Channel.opd_id == opd_id)
     return list(session.scalars(query))
+
+
+def check_channel(runtime: Any, principal: Principal, channel_id: int) -> Health:
+    """Run a channel's check and store its health: the one path for the API and the UI.
+
+    Only the channel's manager (approver or admin) may run it. What the check needs is copied
+    out of the session, which is closed before the network call.
+    """
+    with runtime.db.read() as session:
+        channel = get_channel(session, principal, channel_id)
+        require_manager(principal, channel.opd_id)
+        impl = runtime.channel(channel)
+    try:
+        health = impl.check()
+    except ChannelError as exc:
+        health = Health(ok=False, detail=exc.message)
+    except Exception as exc:  # a broken channel must not break the caller
+        log.warning("channel %s check failed", channel_id, exc_info=True)
+        health = Health(ok=False, detail=f"pemeriksaan gagal: {type(exc).__name__}")
+    with runtime.db.write() as session:
+        channel = get_channel(session, principal, channel_id)
+        channel.health_ok = health.ok
+        channel.health_detail = health.detail[:2000]
+        channel.health_checked_at = utcnow()
+        if health.expires_at is not None:
+            channel.credential_expires_at = health.expires_at
+        record(session, principal, "channel.tested", channel=channel,
+               result="ok" if health.ok else "failed",
+               error="" if health.ok else health.detail[:500])
+    return health

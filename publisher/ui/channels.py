@@ -19,10 +19,10 @@ from werkzeug.wrappers import Response
 from ..channels import UnknownChannelKind, kinds
 from ..channels import get as channel_class
 from ..channels.base import ConfigError
-from ..models import Channel, Publication, PublicationStatus, Role
+from ..models import Publication, PublicationStatus, Role
 from ..services import channels as channel_service
 from ..services.channel_connect import connector, reconnect
-from ..services.errors import ServiceError
+from ..services.errors import Forbidden, NotFound, ServiceError
 from ..timeutil import utcnow
 from .common import attempt, blueprint, editable_opds, principal, session_, visible_opds
 
@@ -210,30 +210,14 @@ def resume(channel_id: int) -> Response:
 @bp.post("/saluran/<int:channel_id>/uji")
 def test(channel_id: int) -> Response:
     """Run the channel's check (outside any database session) and store the result."""
-    runtime, p = g.runtime, principal()
     session_().rollback()  # end the request's transaction: no session across the network call
-    with runtime.db.read() as s:
-        try:
-            row = channel_service.get_channel(s, p, channel_id)
-        except ServiceError:
-            abort(404)
-        if not p.has_role(row.opd_id, Role.APPROVER):
-            abort(403)
-        impl = runtime.channel(row)  # copies what it needs out of the session
     try:
-        health = impl.check()
-        ok, detail, expires = health.ok, health.detail, health.expires_at
-    except Exception as exc:
-        ok, detail, expires = False, getattr(exc, "message", None) or str(exc)[:500], None
-    with runtime.db.write() as s:
-        row = s.get_one(Channel, channel_id)
-        row.health_ok, row.health_detail, row.health_checked_at = ok, detail[:2000], utcnow()
-        if expires is not None:
-            row.credential_expires_at = expires
-        from ..services.auditing import record
-
-        record(s, p, "channel.checked", channel=row, result="ok" if ok else "failed",
-               error="" if ok else detail[:500])
+        health = channel_service.check_channel(g.runtime, principal(), channel_id)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    ok, detail = health.ok, health.detail
     flash(_("Uji saluran berhasil: %(d)s", d=detail) if ok
           else _("Uji saluran gagal: %(d)s", d=detail), "success" if ok else "error")
     return redirect(url_for("ui_channels.show", channel_id=channel_id))

@@ -72,7 +72,9 @@ def test_channel_with_history_cannot_be_deleted(api, world, make) -> None:  # ty
 
 
 def test_channel_test_records_health(api, world) -> None:  # type: ignore[no-untyped-def]
-    status, result, _ = api.post(f"/channels/{world.site_a.id}/test", world.editor_a)
+    status, problem, _ = api.post(f"/channels/{world.site_a.id}/test", world.editor_a)
+    assert status == 403, problem  # the same rule as the admin UI: channel managers only
+    status, result, _ = api.post(f"/channels/{world.site_a.id}/test", world.approver_a)
     assert status == 200, result
     assert result["ok"] is True
     assert result["channel"]["health_ok"] is True
