@@ -12,14 +12,16 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
+import requests
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
-from . import __version__, audit, migrate
+from . import __version__, audit, checkpoints, migrate
 from .access import Principal
 from .config import ConfigError, Settings
 from .jobs import make_worker
@@ -476,14 +478,30 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Periksa rantai audit; keluar 1 dan sebutkan setiap peristiwa yang diubah, dihapus
-    atau dipindah."""
+@click.option("--checkpoints", "sources", multiple=True, metavar="FILE|URL",
+              help="Checkpoint bertanda tangan untuk dicocokkan (bawaan: berkas instance).")
+@click.option("--public-key", "public_key", default=None, metavar="FILE|BASE64",
+              help="Kunci publik Ed25519 (bawaan: dari kunci penandatangan yang dikonfigurasi).")
+def audit_verify(sources: tuple[str, ...], public_key: str | None) -> None:
+    """Periksa rantai audit dan checkpoint bertanda tangan; keluar 1 dan sebutkan setiap
+    peristiwa yang diubah, dihapus atau dipindah."""
     with _opened(migrate_schema=False) as runtime, runtime.db.read() as session:
         total = audit.count(session)
         with click.progressbar(length=total, label="Memeriksa log audit",
                                file=sys.stderr) as bar:
             result = audit.verify(session, progress=bar.update)
+        try:
+            public = (checkpoints.load_public(_read_key(public_key)) if public_key else
+                      checkpoints.signing_key(runtime.settings).public_key())
+            loaded = ([(src, _load_checkpoints(src)) for src in sources] if sources else
+                      [(str(checkpoints.checkpoint_path(runtime.settings)),
+                        checkpoints.read_all(runtime.settings))])
+        except (checkpoints.CheckpointError, ValueError, OSError) as exc:
+            raise UserError(f"checkpoint: {exc}") from None
+        for source, items in loaded:
+            result.problems.extend(checkpoints.check(session, public, items, source))
+        if result.ok:
+            checkpoints.write_checkpoint(runtime.settings, session)
     if result.ok:
         click.echo(f"Rantai audit utuh: {result.checked} peristiwa diperiksa (chain intact).")
         return
@@ -492,6 +510,31 @@ def audit_verify() -> None:
     click.echo(f"Rantai audit RUSAK: {len(result.problems)} masalah pada {result.checked} "
                "peristiwa (chain broken).", err=True)
     sys.exit(1)
+
+
+def _read_key(value: str) -> str:
+    path = Path(value)
+    return path.read_text() if path.is_file() else value
+
+
+def _load_checkpoints(source: str) -> list[dict[str, Any]]:
+    if source.startswith(("http://", "https://")):
+        try:
+            response = requests.get(source, params={"format": "jsonl"}, timeout=30)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            raise UserError(f"checkpoint {source}: {exc}") from None
+        return checkpoints.parse_lines(response.text)
+    return checkpoints.parse_lines(Path(source).read_text())
+
+
+@audit_group.command("public-key")
+def audit_public_key() -> None:
+    """Tampilkan kunci publik penandatangan checkpoint (base64 mentah dan PEM)."""
+    with _opened(migrate_schema=False) as runtime:
+        public = checkpoints.signing_key(runtime.settings).public_key()
+    click.echo(checkpoints.public_raw_b64(public))
+    click.echo(checkpoints.public_pem(public), nl=False)
 
 
 # --- register --------------------------------------------------------------------------------

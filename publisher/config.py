@@ -107,6 +107,8 @@ class Settings:
     graph_url: str = "https://graph.facebook.com"
     graph_version: str = "v24.0"
     log_level: str = "INFO"
+    #: Ed25519 key signing audit checkpoints (PEM or base64 raw); default: instance file.
+    audit_signing_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -140,6 +142,7 @@ class Settings:
             "graph_url": (_env("GRAPH_URL") or "https://graph.facebook.com").rstrip("/"),
             "graph_version": _env("GRAPH_VERSION", "v24.0"),
             "log_level": (_env("LOG_LEVEL") or "INFO").upper(),
+            "audit_signing_key": _env("AUDIT_SIGNING_KEY"),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -154,7 +157,7 @@ class Settings:
             self.public_base_url = f"http://{self.host}:{self.port}"
         self.public_base_url = self.public_base_url.rstrip("/")
         if not self.database_url:
-            self.instance_path.mkdir(parents=True, exist_ok=True)
+            self.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.database_url = f"sqlite:///{self.instance_path / 'publisher.db'}"
         if not self.secret_key:
             self.secret_key = _instance_secret(self.instance_path)
@@ -166,9 +169,11 @@ class Settings:
 
 def _instance_secret(instance_path: Path) -> str:
     """A random key kept in the instance folder, so a default install survives restarts."""
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = instance_path / "secret_key"
     if key_file.exists():
+        if key_file.stat().st_mode & 0o077:
+            key_file.chmod(0o600)  # an older install (or a copy) left it readable by others
         return key_file.read_text().strip()
     key = secrets.token_urlsafe(48)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

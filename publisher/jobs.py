@@ -10,6 +10,8 @@ idempotent delete.
 from __future__ import annotations
 
 from .api.idempotency import purge_expired
+from .checkpoints import JOB_SECONDS as CHECKPOINT_SECONDS
+from .checkpoints import write_checkpoint
 from .feeds import poll_due_feeds
 from .health import JOB_SECONDS as HEALTH_SECONDS
 from .health import check_due_channels
@@ -32,6 +34,13 @@ def refresh_statistics(runtime: Runtime) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
+def checkpoint_audit(runtime: Runtime) -> None:
+    """Append a signed checkpoint of the audit chain if it grew (two workers writing one each
+    is fine: both are valid)."""
+    with runtime.db.read() as session:
+        write_checkpoint(runtime.settings, session)
+
+
 def make_worker(runtime: Runtime) -> Worker:
     """A Worker with dispatch (built in) plus feed polling, channel health and the
     idempotency-key purge."""
@@ -44,4 +53,6 @@ def make_worker(runtime: Runtime) -> Worker:
                         IDEMPOTENCY_PURGE_SECONDS)
     worker.add_periodic("sqlite-statistics", lambda: refresh_statistics(runtime),
                         STATISTICS_SECONDS)
+    worker.add_periodic("audit-checkpoint", lambda: checkpoint_audit(runtime),
+                        CHECKPOINT_SECONDS)
     return worker

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import dip, feeds, media, pages, variants
+from . import auditlog, dip, feeds, media, pages, variants
 
 
 def init_app(app: Flask) -> None:
     """Register the site's blueprints on ``app``."""
-    for blueprint in (pages.bp, feeds.bp, dip.bp, media.bp, variants.bp):
+    for blueprint in (pages.bp, feeds.bp, dip.bp, media.bp, variants.bp, auditlog.bp):
         app.register_blueprint(blueprint)

@@ -1,0 +1,210 @@
+"""Signed checkpoints of the audit chain, in the spirit of Certificate Transparency's signed
+tree heads (RFC 6962/9162).
+
+A checkpoint is (event count, seq of the head, head hash, time UTC) as one canonical JSON
+line, signed with Ed25519. The private key lives outside the database, so whoever can only
+rewrite the database cannot forge a checkpoint: a copy of the checkpoints held elsewhere
+(an inspectorate's) proves the chain was not truncated, wiped, extended or recomputed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from .config import Settings
+from .models import AuditEvent, AuditHead
+from .timeutil import utcnow
+
+KEY_FILE = "audit_signing_key"
+CHECKPOINT_FILE = "audit_checkpoints.jsonl"
+JOB_SECONDS = 300.0
+_SIGNED_FIELDS = ("count", "head_seq", "head_hash", "time")
+
+
+class CheckpointError(ValueError):
+    """A key or checkpoint that cannot be read."""
+
+
+def _load_private(text: str) -> Ed25519PrivateKey:
+    data = text.strip()
+    if data.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(data.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise CheckpointError("the audit signing key is not an Ed25519 key")
+        return key
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except binascii.Error as exc:
+        raise CheckpointError("the audit signing key is neither PEM nor base64") from exc
+    if len(raw) != 32:
+        raise CheckpointError("a base64 audit signing key must be 32 raw bytes")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The configured key (``PUBLISHER_AUDIT_SIGNING_KEY``) or ``<instance>/audit_signing_key``,
+    created (mode 0600) on first use."""
+    if settings.audit_signing_key:
+        return _load_private(settings.audit_signing_key)
+    path = Path(settings.instance_path) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+    return _load_private(path.read_text())
+
+
+def public_raw_b64(key: Ed25519PublicKey) -> str:
+    """The public key as base64 of its 32 raw bytes."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def public_pem(key: Ed25519PublicKey) -> str:
+    """The public key as PEM (SubjectPublicKeyInfo)."""
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def load_public(text: str) -> Ed25519PublicKey:
+    """A public key from PEM or base64 raw bytes."""
+    data = text.strip()
+    if data.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(data.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise CheckpointError("the public key is not an Ed25519 key")
+        return key
+    try:
+        raw = base64.b64decode(data, validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise CheckpointError("the public key is neither PEM nor base64 of 32 bytes") from exc
+
+
+def canonical(body: dict[str, Any]) -> bytes:
+    """The signed bytes: one JSON line of the signed fields, sorted keys, no spaces."""
+    return json.dumps({k: body[k] for k in _SIGNED_FIELDS}, sort_keys=True,
+                      separators=(",", ":")).encode()
+
+
+def sign(key: Ed25519PrivateKey, count: int, head_seq: int, head_hash: str) -> dict[str, Any]:
+    """A checkpoint of the chain state, signed now."""
+    body: dict[str, Any] = {"count": count, "head_seq": head_seq, "head_hash": head_hash,
+                            "time": utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    body["signature"] = base64.b64encode(key.sign(canonical(body))).decode()
+    return body
+
+
+def signature_ok(public: Ed25519PublicKey, checkpoint: dict[str, Any]) -> bool:
+    """True when the checkpoint's signature covers its fields under ``public``."""
+    try:
+        public.verify(base64.b64decode(str(checkpoint["signature"]), validate=True),
+                      canonical(checkpoint))
+    except (InvalidSignature, KeyError, binascii.Error, TypeError, ValueError):
+        return False
+    return True
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    """``<instance>/audit_checkpoints.jsonl``."""
+    return Path(settings.instance_path) / CHECKPOINT_FILE
+
+
+def parse_lines(text: str) -> list[dict[str, Any]]:
+    """Checkpoints from JSON lines or a JSON list."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if stripped.startswith("["):
+        data = json.loads(stripped)
+        if not isinstance(data, list):
+            raise CheckpointError("expected a JSON list of checkpoints")
+        return [dict(c) for c in data]
+    return [json.loads(line) for line in stripped.splitlines() if line.strip()]
+
+
+def read_all(settings: Settings) -> list[dict[str, Any]]:
+    """Every checkpoint in the instance file, oldest first."""
+    path = checkpoint_path(settings)
+    return parse_lines(path.read_text()) if path.exists() else []
+
+
+def _head(conn: Connection | Session) -> tuple[int, int, str]:
+    row = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if row is None:
+        return 0, 0, "0" * 64
+    seq = int(row.seq)
+    return seq, seq, str(row.hash)
+
+
+def write_checkpoint(settings: Settings, conn: Connection | Session) -> dict[str, Any] | None:
+    """Append a signed checkpoint of the current head if the chain grew since the last one
+    (or none exists); returns it, or None when nothing was written."""
+    count, head_seq, head_hash = _head(conn)
+    existing = read_all(settings)
+    if existing and int(existing[-1].get("count", -1)) >= count:
+        return None
+    checkpoint = sign(signing_key(settings), count, head_seq, head_hash)
+    path = checkpoint_path(settings)
+    line = (json.dumps(checkpoint, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return checkpoint
+
+
+def check(conn: Connection | Session, public: Ed25519PublicKey,
+          checkpoints: Iterable[dict[str, Any]], source: str = "") -> list[str]:
+    """Check each checkpoint's signature, then the database chain against it; one problem per
+    checkpoint that no longer matches, naming it and why."""
+    problems: list[str] = []
+    count, _, _ = _head(conn)
+    actual = conn.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).first()
+    last_seq = int(actual.seq) if actual is not None else 0
+    for index, cp in enumerate(checkpoints, start=1):
+        name = f"checkpoint {index}{' of ' + source if source else ''} " \
+               f"(#{cp.get('head_seq')}, {cp.get('time')})"
+        if not signature_ok(public, cp):
+            problems.append(f"{name}: bad signature — checkpoint refused (not signed by this key)")
+            continue
+        seq, want = int(cp["head_seq"]), str(cp["head_hash"])
+        if seq == 0:
+            continue
+        row = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+        if row is None:
+            if last_seq == 0:
+                problems.append(f"{name}: the log was wiped — no events, "
+                                f"the checkpoint has {cp['count']}")
+            else:
+                problems.append(f"{name}: truncated — events after seq #{last_seq} missing "
+                                f"(the checkpoint has #{seq})")
+        elif row.hash != want:
+            problems.append(f"{name}: chain recomputed, edited or an event inserted — "
+                            f"hash at seq #{seq} differs from the signed head hash")
+        elif max(count, last_seq) < int(cp["count"]):
+            problems.append(f"{name}: the log has {max(count, last_seq)} events, "
+                            f"fewer than the signed count {cp['count']}")
+    return problems
