@@ -57,9 +57,10 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import register_all
+    from .web import headers, register_all
 
     register_all(app)
+    headers.init_app(app)
 
 
 def get_runtime(app: Flask | None = None) -> Runtime:

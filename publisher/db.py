@@ -7,6 +7,8 @@ failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -57,18 +59,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned for the backend (WAL and immediate write locks on SQLite)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path:
+            private_sqlite_file(path)
         engine = create_engine(
             url,
             connect_args={"timeout": 60, "check_same_thread": False},
             poolclass=kwargs.pop("poolclass", None) or _sqlite_pool(url),
             **kwargs,
         )
-        _setup_sqlite(engine)
+        _setup_sqlite(engine, path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL, or None for an in-memory (or ``file:`` URI) database."""
+    database = make_url(url).database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
+
+
+def private_sqlite_file(path: str, create: bool = True) -> None:
+    """Make the SQLite file at ``path`` 0600: created so before SQLite would (with 0644), or
+    tightened. SQLite gives its -wal and -shm files the database file's mode."""
+    with contextlib.suppress(OSError):  # no folder yet, or not our file: SQLite will say
+        if create:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def _sqlite_pool(url: str) -> Any:
@@ -79,9 +102,11 @@ def _sqlite_pool(url: str) -> Any:
     return QueuePool
 
 
-def _setup_sqlite(engine: Engine) -> None:
+def _setup_sqlite(engine: Engine, path: str | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if path:  # a file SQLite made itself (its folder came later): tighten before the WAL
+            private_sqlite_file(path, create=False)
         # Let SQLAlchemy (not the driver) emit BEGIN, so we can choose IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

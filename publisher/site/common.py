@@ -17,7 +17,7 @@ PER_PAGE = 20
 #: Site pages run no script at all; images may come from the item's own (sanitised) HTML.
 CSP = ("default-src 'self'; img-src 'self' https: http: data:; style-src 'self'; "
        "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'self'")
+       "frame-ancestors 'none'")
 
 
 def local_time(moment: datetime | None, tz_name: str) -> str:

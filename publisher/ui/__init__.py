@@ -10,7 +10,6 @@ from flask import Flask, request, session
 from flask_babel import Babel
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.wrappers import Response
 
 from . import (
     admin,
@@ -64,14 +63,6 @@ def init_app(app: Flask) -> None:
             return
         if app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
-
-    @app.after_request
-    def _admin_headers(response: Response) -> Response:
-        if request.path.startswith(PREFIX + "/"):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     common.init_app(app)
     for module in (auth, dashboard, compose, calendar, queue, detail, approvals, channels,
