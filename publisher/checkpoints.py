@@ -149,6 +149,22 @@ def read_all(settings: Settings) -> list[dict[str, Any]]:
     return parse_lines(path.read_text()) if path.exists() else []
 
 
+def latest(settings: Settings) -> dict[str, Any] | None:
+    """The newest checkpoint in the instance file (read from its end: the file only grows)."""
+    path = checkpoint_path(settings)
+    try:
+        with path.open("rb") as file:
+            size = file.seek(0, os.SEEK_END)
+            file.seek(max(0, size - 4096))
+            tail = file.read().decode()
+    except FileNotFoundError:
+        return None
+    lines = [line for line in tail.splitlines() if line.strip()]
+    if not lines or (len(lines) == 1 and size > 4096):
+        return read_all(settings)[-1] if size else None  # a line longer than the tail read
+    return dict(json.loads(lines[-1]))
+
+
 def _head(conn: Connection | Session) -> tuple[int, int, str]:
     row = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     if row is None:
@@ -161,8 +177,8 @@ def write_checkpoint(settings: Settings, conn: Connection | Session) -> dict[str
     """Append a signed checkpoint of the current head if the chain grew since the last one
     (or none exists); returns it, or None when nothing was written."""
     count, head_seq, head_hash = _head(conn)
-    existing = read_all(settings)
-    if existing and int(existing[-1].get("count", -1)) >= count:
+    last = latest(settings)
+    if last is not None and int(last.get("count", -1)) >= count:
         return None
     checkpoint = sign(signing_key(settings), count, head_seq, head_hash)
     path = checkpoint_path(settings)

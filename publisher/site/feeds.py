@@ -5,17 +5,20 @@ Each entry's id/GUID is the item's stable URL, so readers never see an item twic
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, request
 
+from .. import checkpoints
 from ..app import db_session, get_runtime
 from ..register import CATEGORY_LABELS, pemda_name
 from ..sanitize import clean_html
 from . import queries
 from .common import install
+from .feed_checkpoint import NAMESPACE, CheckpointExtension
 
 bp = Blueprint("site_feeds", __name__)
 install(bp)
@@ -25,14 +28,19 @@ MAX_AGE = 300  # seconds a reader or proxy may reuse a feed
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def build_feed(title: str, page_url: str, self_url: str, cards: Sequence[queries.Card],
-               description: str, empty_since: datetime) -> FeedGenerator:
-    """A feed of ``cards`` (newest first); ``empty_since`` dates a feed with no entries."""
+def build_feed(kind: str, title: str, page_url: str, self_url: str,
+               cards: Sequence[queries.Card], description: str,
+               empty_since: datetime) -> FeedGenerator:
+    """A ``kind`` ("rss" or "atom") feed of ``cards`` (newest first); ``empty_since`` dates a
+    feed with no entries."""
     base = get_runtime().settings.public_base_url
+    # RSS readers render <description> as HTML: escape it so text stays text ("<b>" in a
+    # summary shows as "<b>"). Atom summaries are type="text" already.
+    text = html.escape if kind == "rss" else str
     fg = FeedGenerator()
     fg.id(page_url)
     fg.title(title)
-    fg.subtitle(description)
+    fg.subtitle(text(description))
     fg.language("id")
     fg.link(href=page_url, rel="alternate")
     fg.link(href=self_url, rel="self")
@@ -46,7 +54,7 @@ def build_feed(title: str, page_url: str, self_url: str, cards: Sequence[queries
         entry.guid(url, permalink=True)
         entry.title(card.title)
         entry.link(href=url, rel="alternate")
-        entry.summary(card.excerpt)
+        entry.summary(text(card.excerpt))
         entry.content(clean_html(card.body_html), type="html")
         entry.published(card.published_at)
         entry.updated(max(card.published_at, card.updated_at))
@@ -77,7 +85,7 @@ def _opd_feed(opd_slug: str, kind: str) -> Response:
         abort(404)
     base = get_runtime().settings.public_base_url
     cards = queries.cards(session, [opd.id], limit=FEED_SIZE)
-    fg = build_feed(opd.name, f"{base}/o/{opd.slug}/", f"{base}/o/{opd.slug}/feed.{kind}",
+    fg = build_feed(kind, opd.name, f"{base}/o/{opd.slug}/", f"{base}/o/{opd.slug}/feed.{kind}",
                     cards, f"Informasi publik {opd.name}", opd.created_at)
     return _respond(fg, kind, cards)
 
@@ -87,8 +95,11 @@ def _pemda_feed(kind: str) -> Response:
     base = get_runtime().settings.public_base_url
     cards = queries.cards(session, None, limit=FEED_SIZE)
     name = pemda_name(session)
-    fg = build_feed(f"Informasi publik {name}", f"{base}/", f"{base}/feed.{kind}", cards,
+    fg = build_feed(kind, f"Informasi publik {name}", f"{base}/", f"{base}/feed.{kind}", cards,
                     f"Informasi publik terbaru dari seluruh OPD {name}", EPOCH)
+    fg.register_extension(NAMESPACE, CheckpointExtension)
+    getattr(fg, NAMESPACE).checkpoint(checkpoints.latest(get_runtime().settings),
+                                      f"{base}/audit/checkpoints")
     return _respond(fg, kind, cards)
 
 

@@ -78,3 +78,38 @@ def test_empty_feeds_are_valid(client, world: World) -> None:  # type: ignore[no
     for url in ("/o/desa-firdaus/feed.rss", "/o/desa-firdaus/feed.atom", "/feed.rss"):
         feed = feedparser.parse(client.get(url).data)
         assert not feed.bozo and feed.entries == []
+
+
+def test_rss_description_stays_text(client, world: World) -> None:  # type: ignore[no-untyped-def]
+    """An entity-encoded tag in a summary reaches RSS readers (which render <description> as
+    HTML) escaped once more, so no reader can turn it into markup."""
+    world.publish(world.kominfo, title="Teks", summary="a <img src=x onerror=alert(1)> & b")
+    raw = client.get("/o/dinas-kominfo/feed.rss").get_data(as_text=True)
+    assert "&amp;lt;img src=x onerror=alert(1)&amp;gt; &amp;amp; b" in raw
+    entry = feedparser.parse(raw, sanitize_html=False).entries[0]
+    assert "<img" not in entry.summary and "&lt;img" in entry.summary
+    atom = feedparser.parse(client.get("/o/dinas-kominfo/feed.atom").data).entries[0]
+    assert atom.summary == "a <img src=x onerror=alert(1)> & b"  # Atom: type="text"
+
+
+def test_pemda_feed_carries_the_latest_signed_checkpoint(client, world: World) -> None:  # type: ignore[no-untyped-def]
+    from lxml import etree
+
+    from publisher import checkpoints
+    from publisher.site.feed_checkpoint import NAMESPACE
+
+    world.publish(world.kominfo, title="Tercatat")
+    with world.runtime.db.read() as s:
+        first = checkpoints.write_checkpoint(world.runtime.settings, s)
+    assert first is not None
+    public = checkpoints.signing_key(world.runtime.settings).public_key()
+    for kind in ("rss", "atom"):
+        root = etree.fromstring(client.get(f"/feed.{kind}").data)
+        found = root.findall(f".//{{{NAMESPACE}}}checkpoint")
+        assert len(found) == 1, kind
+        carried = {k: found[0].get(k) for k in ("count", "head_seq", "head_hash", "time",
+                                                "signature")}
+        carried["count"], carried["head_seq"] = int(carried["count"]), int(carried["head_seq"])
+        assert carried == first and checkpoints.signature_ok(public, carried)
+        assert found[0].get("href") == f"{BASE}/audit/checkpoints"
+    assert b"checkpoint" not in client.get("/o/dinas-kominfo/feed.rss").data
