@@ -32,6 +32,7 @@ from ..access import Principal
 from ..app import db_session
 from ..models import User
 from ..security import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from ..web.redirects import safe_next
 from .common import back
 from .ratelimit import LoginLimiter
 
@@ -94,20 +95,26 @@ def login() -> Any:
             minutes = max(1, math.ceil(wait / 60))
             flash(_("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam %(n)d menit.",
                     n=minutes), "error")
-            return render_template("ui/login.html", username=username), 429
+            return _login_page(username), 429
         s = db_session()
         user = s.scalars(select(User).where(func.lower(User.username) == username)).first()
         password = request.form.get("password") or ""
         if user is None or not user.is_active or not verify_password(user.password_hash, password):
             limiter.failed(username, _client_ip())
             flash(_("Nama pengguna atau kata sandi salah."), "error")
-            return render_template("ui/login.html", username=username), 401
+            return _login_page(username), 401
         limiter.succeeded(username, _client_ip())
         session.clear()
         login_user(SessionUser(user.id, user.username, user.full_name, user.locale,
                                Principal.of(user), _stamp(user)))
         return back()
-    return render_template("ui/login.html", username=username)
+    return _login_page(username)
+
+
+def _login_page(username: str) -> str:
+    """The sign-in form, carrying on a safe ``next`` (from the link or the failed attempt)."""
+    next_url = safe_next(request.form.get("next") or request.args.get("next"))
+    return render_template("ui/login.html", username=username, next_url=next_url)
 
 
 @bp.post("/keluar")

@@ -24,6 +24,7 @@ from ..config import ZONE_LABELS
 from ..models import Category, Opd, PublicationStatus, Role
 from ..services.errors import ServiceError
 from ..timeutil import format_local, to_local, zone_label
+from ..web.redirects import safe_next
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -90,10 +91,8 @@ def attempt(action: Callable[[], T], success: str | None = None) -> T | None:
 
 def back(default: str = "ui_dashboard.index", **values: Any) -> Response:
     """Redirect to a safe ``next`` (a path on this site) or to ``default``."""
-    target = request.form.get("next") or request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return redirect(target)
-    return redirect(url_for(default, **values))
+    target = safe_next(request.form.get("next") or request.args.get("next"))
+    return redirect(target or url_for(default, **values))
 
 
 def visible_opds(s: Session, p: Principal) -> list[Opd]:
