@@ -228,8 +228,12 @@ class VerifyResult:
         return not self.problems
 
 
-def verify(conn: Connection | Session, progress: Any = None) -> VerifyResult:
-    """Walk the chain in order and report every edited, deleted or moved event."""
+def verify(conn: Connection | Session, progress: Any = None, state: bool = True) -> VerifyResult:
+    """Walk the chain in order and report every edited, deleted or moved event; with
+    ``state``, also every item or publication whose status changed without an event."""
+    from .audit_state import StateReplay
+
+    replay = StateReplay() if state else None
     result = VerifyResult()
     expected_seq = 1
     running = GENESIS
@@ -260,6 +264,8 @@ def verify(conn: Connection | Session, progress: Any = None) -> VerifyResult:
         running = row["hash"]
         expected_seq = seq + 1
         result.checked += 1
+        if replay is not None:
+            replay.feed(row)
         if progress is not None:
             progress(1)
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
@@ -270,6 +276,8 @@ def verify(conn: Connection | Session, progress: Any = None) -> VerifyResult:
         result.bad_seqs.append(expected_seq)
     elif head is not None and head.hash != running and result.checked:
         result.problems.append(f"the last event #{expected_seq - 1} does not match the chain head")
+    if replay is not None:
+        result.problems.extend(replay.compare(conn))
     return result
 
 

@@ -66,7 +66,7 @@ def test_edited_event_is_named(make: Factory, runtime) -> None:  # type: ignore[
         seq = s.scalars(select(AuditEvent.seq).where(
             AuditEvent.action == "publication.published").order_by(AuditEvent.seq)).first()
         assert seq is not None
-    _tamper(runtime, f"UPDATE audit_event SET result = 'failed' WHERE seq = {seq}")
+    _tamper(runtime, f"UPDATE audit_event SET actor_name = 'Orang Lain' WHERE seq = {seq}")
     done = _verify_cli(runtime)
     assert done.returncode == 1
     assert f"event #{seq} was edited" in done.stdout

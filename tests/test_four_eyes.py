@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from publisher import audit
 from publisher.models import AuditEvent, ItemStatus, Publication, PublicationStatus, Role
-from publisher.services import items
+from publisher.services import items, publications
 from publisher.services.errors import Conflict, Forbidden
 
 from .factories import Factory
@@ -107,7 +107,7 @@ def test_a_publication_the_user_cancelled_stays_cancelled_after_reapproval(  # t
         items.approve_item(s, first.principal, runtime.settings, item.id)
     hook_pub = next(p for p in _pubs(runtime, item.id) if p.channel_id == hook.id)
     with runtime.db.write() as s:
-        s.get(Publication, hook_pub.id).status = PublicationStatus.CANCELLED
+        publications.cancel_publication(s, editor.principal, hook_pub.id)
     with runtime.db.write() as s:
         items.update_item(s, first.principal, runtime.settings, item.id,
                           {"title": "Judul baru"})

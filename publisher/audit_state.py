@@ -1,0 +1,103 @@
+"""State ⇔ audit: replay the audit log into the status each item and publication should have,
+then name every row whose current status is not the one its last event says.
+
+A hash chain proves that recorded events were not changed; it cannot see a row changed with
+no event at all (``UPDATE publication SET status = 'published'``). Every status change in the
+software writes an event in the same transaction, so a row that disagrees with its replayed
+status was changed outside the software.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from .models import Item, ItemStatus, Publication, PublicationStatus
+
+_PUBLICATION_STATES = frozenset(PublicationStatus)
+_ITEM_STATES = frozenset(ItemStatus)
+#: Publication events whose ``result`` is not the new status ("ok"): the status they set.
+_PUBLICATION_ACTIONS = {
+    "publication.retry_requested": PublicationStatus.SCHEDULED,
+    "publication.cancelled": PublicationStatus.CANCELLED,
+    "publication.withdrawn": PublicationStatus.CANCELLED,
+}
+#: Item events and the status they set; ``item.updated`` carries it in its detail, the
+#: others (rescheduled, ...) leave it as it was.
+_ITEM_ACTIONS = {
+    "item.created": ItemStatus.DRAFT,
+    "item.submitted": ItemStatus.SUBMITTED,
+    "item.approved": ItemStatus.APPROVED,
+    "item.returned": ItemStatus.RETURNED,
+    "item.cancelled": ItemStatus.CANCELLED,
+}
+#: Events that change many publications at once, listing them in their detail.
+_BULK = {
+    "channel.resumed": ("released_publications", PublicationStatus.SCHEDULED),
+    "item.cancelled": ("publications_cancelled", PublicationStatus.CANCELLED),
+}
+
+
+class StateReplay:
+    """Fed every audit event in order; knows the status each row had after its last event."""
+
+    def __init__(self) -> None:
+        self.publications: dict[int, str] = {}
+        self.items: dict[int, str] = {}
+
+    def feed(self, row: Mapping[str, Any]) -> None:
+        """Apply one event (a mapping of audit_event columns)."""
+        action = str(row["action"])
+        pub_id, item_id = row["publication_id"], row["item_id"]
+        if pub_id is not None and action.startswith("publication."):
+            status = row["result"] if row["result"] in _PUBLICATION_STATES else (
+                _PUBLICATION_ACTIONS.get(action))
+            if status is not None:
+                self.publications[int(pub_id)] = str(status)
+        elif item_id is not None and action.startswith("item."):
+            status = _ITEM_ACTIONS.get(action)
+            if action == "item.updated":
+                status = _detail(row).get("status")
+            if status in _ITEM_STATES:
+                self.items[int(item_id)] = str(status)
+        bulk = _BULK.get(action)
+        if bulk is not None:
+            key, status = bulk
+            for value in _detail(row).get(key) or ():
+                self.publications[int(value)] = status
+
+    def compare(self, conn: Connection | Session) -> list[str]:
+        """One problem per item or publication whose status disagrees with the log, or that
+        has no event at all, or that the log names but the database lost."""
+        problems: list[str] = []
+        for label, table, replayed in (("item", Item, self.items),
+                                       ("publication", Publication, self.publications)):
+            seen: set[int] = set()
+            rows = conn.execute(select(table.id, table.status).order_by(table.id)
+                                .execution_options(yield_per=5000))
+            for row_id, status in rows:
+                seen.add(row_id)
+                expected = replayed.get(row_id)
+                if expected is None:
+                    problems.append(f"{label} #{row_id} ({status}) has no audit event: "
+                                    "it was created outside the software")
+                elif expected != status:
+                    problems.append(f"{label} #{row_id} is {status} but its last audit event "
+                                    f"says {expected}: changed without an audit event")
+            lost = sorted(set(replayed) - seen)
+            if lost:
+                shown = ", ".join(f"#{i}" for i in lost[:20]) + (" …" if len(lost) > 20 else "")
+                problems.append(f"{len(lost)} {label} row(s) named in the audit log are missing "
+                                f"from the database: {shown}")
+        return problems
+
+
+def _detail(row: Mapping[str, Any]) -> dict[str, Any]:
+    detail = row["detail"]
+    if isinstance(detail, str):
+        detail = json.loads(detail or "{}")
+    return detail if isinstance(detail, dict) else {}
