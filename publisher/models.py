@@ -189,6 +189,25 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class UserSession(Base):
+    """A signed-in browser of the admin UI; only the SHA-256 of its random id is stored.
+
+    Signing out, a password change, a removed role or a deactivated user set ``revoked_at``,
+    after which the cookie that carries the id no longer signs anyone in."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Channel(Base):
     """A place an OPD publishes to (its public site page, a webhook, a Facebook Page, ...)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -24,6 +25,13 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str, password: str) -> bool:
     """Constant-time check of a password against its hash."""
     return check_password_hash(password_hash, password)
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """A hash of a random password, made once with the same hasher: sign-in checks a missing
+    or inactive user's password against it, so both answers take the same work."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def new_password() -> str:

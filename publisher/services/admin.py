@@ -12,6 +12,7 @@ from ..config import ConfigError, validate_timezone
 from ..models import GLOBAL_ROLES, ApiToken, Membership, Opd, Role, User
 from ..security import MIN_PASSWORD_LENGTH, hash_password, new_api_token
 from ..urls import slugify
+from . import sessions
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -112,6 +113,36 @@ def add_role(
     user.memberships.append(membership)
     session.flush()
     return membership
+
+
+def remove_role(
+    session: Session, principal: Principal | None, user: User, membership_id: int
+) -> None:
+    """Take one role away from ``user``; all the user's sessions end (they sign in again with
+    what is left)."""
+    _admin_only(principal, "mengatur peran")
+    membership = next((m for m in user.memberships if m.id == membership_id), None)
+    if membership is None:
+        raise NotFound(f"peran #{membership_id} tidak ditemukan", field="membership")
+    if principal is not None and user.id == principal.user_id and membership.role == Role.ADMIN:
+        raise Forbidden("Anda tidak dapat mencabut peran admin Anda sendiri")
+    user.memberships.remove(membership)
+    record(session, principal, "user.role_removed",
+           detail={"user_id": user.id, "username": user.username, "role": membership.role,
+                   "opd_id": membership.opd_id})
+    sessions.end_all(session, principal, user.id, reason="role_removed")
+
+
+def set_active(session: Session, principal: Principal | None, user: User, active: bool) -> None:
+    """Deactivate (every session ends) or reactivate a user."""
+    _admin_only(principal, "mengubah status pengguna")
+    if not active and principal is not None and user.id == principal.user_id:
+        raise Forbidden("Anda tidak dapat menonaktifkan akun sendiri")
+    user.is_active = active
+    record(session, principal, "user.activated" if active else "user.deactivated",
+           detail={"user_id": user.id, "username": user.username})
+    if not active:
+        sessions.end_all(session, principal, user.id, reason="deactivated")
 
 
 def create_token(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..config import ZONE_LABELS
 from ..models import Opd, Role, User
 from ..services import admin as admin_service
+from ..services import sessions
 from .common import attempt, blueprint, paginate, principal, session_
 
 bp = blueprint("ui_admin", __name__)
@@ -65,27 +65,39 @@ def add_role(user_id: int) -> Response:
 
 @bp.post("/pengguna/<int:user_id>/status")
 def toggle_active(user_id: int) -> Response:
-    """Deactivate or reactivate a user (a deactivated user is signed out)."""
+    """Deactivate (all the user's sessions end) or reactivate a user."""
     s, p = session_(), principal()
-    user = s.get(User, user_id)
+    user = _user(user_id)
+    attempt(lambda: admin_service.set_active(s, p, user, not user.is_active),
+            _("Status pengguna diubah."))
+    return redirect(url_for("ui_admin.index"))
+
+
+@bp.post("/pengguna/<int:user_id>/peran/<int:membership_id>/hapus")
+def remove_role(user_id: int, membership_id: int) -> Response:
+    """Take a role away (all the user's sessions end)."""
+    s, p = session_(), principal()
+    user = _user(user_id)
+    attempt(lambda: admin_service.remove_role(s, p, user, membership_id),
+            _("Peran dicabut; sesi pengguna diakhiri."))
+    return redirect(url_for("ui_admin.index"))
+
+
+@bp.post("/pengguna/<int:user_id>/sesi/akhiri")
+def end_sessions(user_id: int) -> Response:
+    """End every session of a user (your own current one stays)."""
+    s, p = session_(), principal()
+    count = attempt(lambda: sessions.end_by_admin(s, p, user_id, current_user.session_id))
+    if count is not None:
+        flash(_("%(n)d sesi diakhiri.", n=count), "success")
+    return redirect(url_for("ui_admin.index"))
+
+
+def _user(user_id: int) -> User:
+    user = session_().get(User, user_id)
     if user is None:
         abort(404)
-    if user.id == p.user_id:
-        from flask import flash
-
-        flash(_("Anda tidak dapat menonaktifkan akun sendiri."), "error")
-        return redirect(url_for("ui_admin.index"))
-
-    def change() -> Any:
-        from ..services.auditing import record
-
-        user.is_active = not user.is_active
-        record(s, p, "user.activated" if user.is_active else "user.deactivated",
-               detail={"user_id": user.id, "username": user.username})
-        return user
-
-    attempt(change, _("Status pengguna diubah."))
-    return redirect(url_for("ui_admin.index"))
+    return user
 
 
 @bp.post("/opd")
