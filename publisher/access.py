@@ -69,6 +69,10 @@ class Principal:
             return True
         return any(opd_id in self.roles.get(r, frozenset()) for r in roles)
 
+    def holds_any(self, *roles: Role) -> bool:
+        """Whether the user holds one of ``roles`` in some OPD (admin holds all)."""
+        return self.is_admin or any(self.roles.get(r) for r in roles)
+
     @property
     def primary_role(self) -> str:
         """The role shown in the audit log."""

@@ -55,6 +55,16 @@ def well_formed_token(token: str) -> bool:
     return bool(_TOKEN_SHAPE.match(token))
 
 
+def header_safe(text: str) -> bool:
+    """``text`` can travel in an HTTP header or URL as it is: printable ASCII, no CR/LF."""
+    return text.isascii() and text.isprintable()
+
+
+#: The message for a secret that :func:`header_safe` refuses (Bahasa Indonesia first).
+HEADER_UNSAFE = ("hanya huruf, angka dan tanda baca ASCII, tanpa baris baru (only printable "
+                 "ASCII)")
+
+
 def same(a: str, b: str) -> bool:
     """Constant-time string comparison."""
     return hmac.compare_digest(a.encode(), b.encode())

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import audit
 from ..models import AuditEvent
 from ..services.errors import Forbidden
+from ..web.ids import IdField
 from . import common
 from . import outputs as out
 from .common import PageArgs, TimeRangeArgs
@@ -24,7 +25,7 @@ class AuditListArgs(PageArgs, TimeRangeArgs):
     """Filters of the audit list."""
 
     opd = ma.fields.String(metadata={"description": "id atau slug OPD"})
-    item = ma.fields.Integer(metadata={"description": "id informasi"})
+    item = IdField(metadata={"description": "id informasi"})
     action = ma.fields.String(validate=ma.validate.Length(max=60),
                               metadata={"description": "mis. item.approved"})
 

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import delete, select
 
-from ..models import Channel, item_target
+from ..models import Channel, Role, item_target
 from ..models import Publication as PublicationRow
 from ..services import channels as service
 from ..services.auditing import record
@@ -73,6 +73,7 @@ class Channels(MethodView):
         opd_id = common.opd_filter(sess, who, args)
         return {"items": [_out(c) for c in service.list_channels(sess, who, opd_id)]}
 
+    @common.requires(Role.APPROVER, what="mengatur saluran")
     @blp.arguments(ChannelCreateSchema)
     @blp.response(201, out.ChannelOut)
     def post(self, data: dict[str, Any]) -> Any:
@@ -100,7 +101,7 @@ class Channels(MethodView):
                                                         channel_id=channel.id)}
 
 
-@blp.route("/<int:channel_id>")
+@blp.route("/<id:channel_id>")
 class ChannelResource(MethodView):
     """One channel."""
 
@@ -109,6 +110,7 @@ class ChannelResource(MethodView):
         """A channel (secrets: names only)."""
         return _out(service.get_channel(common.session(), common.principal(), channel_id))
 
+    @common.requires(Role.APPROVER, what="mengatur saluran")
     @blp.arguments(ChannelWriteSchema)
     @blp.response(200, out.ChannelOut)
     def patch(self, data: dict[str, Any], channel_id: int) -> dict[str, Any]:
@@ -146,7 +148,7 @@ class ChannelResource(MethodView):
         sess.commit()
 
 
-@blp.route("/<int:channel_id>/test", methods=["POST"])
+@blp.route("/<id:channel_id>/test", methods=["POST"])
 @blp.response(200, out.ChannelTestOut)
 def test_channel(channel_id: int) -> dict[str, Any]:
     """Check that the channel can publish (credentials, reachability); records its health.
@@ -160,7 +162,7 @@ def test_channel(channel_id: int) -> dict[str, Any]:
             "expires_at": common.iso(health.expires_at), "channel": channel_json}
 
 
-@blp.route("/<int:channel_id>/pause", methods=["POST"])
+@blp.route("/<id:channel_id>/pause", methods=["POST"])
 @blp.response(200, out.ChannelOut)
 def pause(channel_id: int) -> dict[str, Any]:
     """Stop sending to the channel; its publications are held, not dropped."""
@@ -170,7 +172,7 @@ def pause(channel_id: int) -> dict[str, Any]:
     return _out(channel)
 
 
-@blp.route("/<int:channel_id>/resume", methods=["POST"])
+@blp.route("/<id:channel_id>/resume", methods=["POST"])
 @blp.response(200, out.ChannelResumedOut)
 def resume(channel_id: int) -> dict[str, Any]:
     """Resume a paused channel; held publications are scheduled again."""

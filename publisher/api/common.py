@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -17,17 +17,14 @@ from sqlalchemy.orm import Session
 from ..access import Principal
 from ..app import db_session, get_runtime
 from ..config import ConfigError, validate_timezone
-from ..models import Opd
+from ..models import Opd, Role
 from ..runtime import Runtime
 from ..services import items as item_service
 from ..services.errors import Invalid, NotFound
 from ..timeutil import format_local
+from ..web.ids import MAX_ID, is_id, parse_id
 from . import idempotency, problems
 from .auth import authenticate, current_principal
-
-
-def _before() -> Response | None:
-    return authenticate() or idempotency.begin()
 
 
 def install(blp: Blueprint) -> None:
@@ -40,6 +37,58 @@ def install(blp: Blueprint) -> None:
     blp.after_request(idempotency.finish)
     blp.teardown_request(idempotency.abandon)
     problems.install_on_blueprint(blp)
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+_BODY_LOCATIONS = ("json", "form", "files", "multipart", "json_or_form")
+
+
+def requires(*roles: Role, what: str) -> Callable[[V], V]:
+    """Mark a view that only users holding one of ``roles`` (in some OPD) may call: the
+    request hook answers 403 to others before their body is read. The services still check
+    the role in the OPD concerned."""
+
+    def mark(view: V) -> V:
+        view._publisher_requires = (roles, what)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _view() -> Any:
+    """The function that will answer this request (a MethodView's method), or None."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    return getattr(view_class, request.method.lower(), None) if view_class else view
+
+
+def _refused_role(view: Any) -> Response | None:
+    required = getattr(view, "_publisher_requires", None)
+    if required and not principal().holds_any(*required[0]):
+        return problems.problem(403, f"Anda tidak berwenang {required[1]}")
+    return None
+
+
+def _missing_body(view: Any) -> Response | None:
+    """A body the OpenAPI document marks required must be there (and JSON when it is JSON)."""
+    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    bodies = [p for p in parameters if p.get("in") in _BODY_LOCATIONS and p.get("required")]
+    if not bodies:
+        return None
+    has_body = bool(request.content_length) or bool(request.get_data(cache=True))
+    if bodies[0]["in"] == "json" and has_body and not request.is_json:
+        return problems.problem(415, "badan permintaan harus application/json")
+    if not has_body:
+        return problems.problem(422, "badan permintaan wajib diisi (request body required)")
+    return None
+
+
+def _before() -> Response | None:
+    denied = authenticate()
+    if denied is not None:
+        return denied
+    view = _view()
+    return _refused_role(view) or _missing_body(view) or idempotency.begin()
 
 
 def runtime() -> Runtime:
@@ -60,19 +109,57 @@ def principal() -> Principal:
 # --- references in request bodies and query strings -----------------------------------------
 
 
-class OpdRef(ma.fields.Field):
-    """An OPD by id (integer) or slug (text)."""
+#: OpenAPI schema of an OPD reference: an id, or a slug (any non-blank text).
+_OPD_REF_DOC = {"oneOf": [{"type": "integer", "format": "int64", "minimum": 1,
+                           "maximum": MAX_ID},
+                          {"type": "string", "pattern": r"\S"}]}
 
-    default_error_messages = {"invalid": "harus id (angka) atau slug OPD (teks)"}
+
+class OpdRef(ma.fields.Field):
+    """An OPD by id (integer, 1..2^63-1) or slug (text); digits are an id."""
+
+    default_error_messages = {"invalid": "harus id (angka) atau slug OPD (teks)",
+                              "range": f"id OPD harus antara 1 dan {MAX_ID}"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**_OPD_REF_DOC, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | str:
         if isinstance(value, bool):
             raise self.make_error("invalid")
         if isinstance(value, int):
+            if not is_id(value):
+                raise self.make_error("range")
             return value
         if isinstance(value, str) and value.strip():
-            text = value.strip()
-            return int(text) if text.isdigit() else text
+            return opd_ref_value(value)
+        raise self.make_error("invalid")
+
+
+def opd_ref_value(text: str) -> int | str:
+    """The id written in ``text`` (digits, 1..2^63-1), else ``text`` as a slug (which no OPD
+    has when it is digits: such a reference is simply not found)."""
+    text = text.strip()
+    number = parse_id(text)
+    return text if number is None else number
+
+
+class Bool(ma.fields.Boolean):
+    """A boolean that is one: JSON ``true``/``false``, or in a query string the words
+    ``true``/``false`` (marshmallow's Boolean would also take "yes", "on", 1, ...)."""
+
+    default_error_messages = {"invalid": "Not a valid boolean."}
+
+    def __init__(self, *, query: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.query = query
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value is True or value is False:
+            return value
+        if self.query and value in ("true", "false"):
+            return bool(value == "true")
         raise self.make_error("invalid")
 
 
@@ -99,16 +186,20 @@ def opd_filter(sess: Session, who: Principal, args: dict[str, Any]) -> int | Non
     ref = args.get("opd")
     if ref in (None, ""):
         return None
-    return opd_ref(sess, who, int(ref) if str(ref).isdigit() else ref).id
+    return opd_ref(sess, who, opd_ref_value(str(ref))).id
 
 
 # --- paging ---------------------------------------------------------------------------------
 
 
+#: The last page a list may be asked for (keeps OFFSET far inside 64 bits).
+MAX_PAGE = 1_000_000_000
+
+
 class PageArgs(ma.Schema):
     """Paging of list endpoints."""
 
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     per_page = ma.fields.Integer(load_default=25, validate=ma.validate.Range(min=1, max=200))
 
 

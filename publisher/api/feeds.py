@@ -14,11 +14,12 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..models import FeedSource
+from ..models import FeedSource, Role
 from ..services import feeds as service
+from ..web.ids import IdField
 from . import common
 from . import outputs as out
-from .common import OpdRef
+from .common import Bool, OpdRef
 
 blp = Blueprint("feeds", __name__, url_prefix="/api/v1/feeds",
                 description="Sumber feed (RSS/Atom) situs OPD yang diteruskan ke saluran")
@@ -32,17 +33,17 @@ class FeedWriteSchema(ma.Schema):
     name = f.String(validate=ma.validate.Length(min=1, max=200))
     url = f.String(validate=ma.validate.Length(min=1, max=1000),
                    metadata={"description": "alamat feed RSS/Atom (http/https, alamat publik)"})
-    target_channel_ids = f.List(f.Integer(strict=True), metadata={
+    target_channel_ids = f.List(IdField(strict=True), metadata={
         "description": "saluran OPD yang sama tempat setiap entri baru diterbitkan"})
     category = f.String(metadata={"description": "kategori KIP bawaan: berkala, serta_merta "
                                                  "atau setiap_saat"})
-    requires_approval = f.Boolean(metadata={
+    requires_approval = Bool(metadata={
         "description": "entri menunggu persetujuan (false: terbit langsung; hanya approver)"})
     poll_interval_seconds = f.Integer(strict=True, metadata={
         "description": f"interval pemeriksaan, minimal {service.MIN_POLL_SECONDS} detik"})
     body_template = f.String(metadata={"description": "template Jinja isi informasi "
                                                       "(kosong: bawaan)"})
-    enabled = f.Boolean()
+    enabled = Bool()
 
 
 class FeedCreateSchema(FeedWriteSchema):
@@ -51,7 +52,7 @@ class FeedCreateSchema(FeedWriteSchema):
     opd = OpdRef(required=True, metadata={"description": "id atau slug OPD"})
     name = f.String(required=True, validate=ma.validate.Length(min=1, max=200))
     url = f.String(required=True, validate=ma.validate.Length(min=1, max=1000))
-    target_channel_ids = f.List(f.Integer(strict=True), required=True)
+    target_channel_ids = f.List(IdField(strict=True), required=True)
 
 
 class FeedListArgs(ma.Schema):
@@ -104,6 +105,7 @@ class Feeds(MethodView):
         zones = {opd_id: common.opd_zone(sess, opd_id) for opd_id in {r.opd_id for r in rows}}
         return {"items": [_out(r, zones[r.opd_id]) for r in rows]}
 
+    @common.requires(Role.EDITOR, Role.APPROVER, what="mengatur sumber feed")
     @blp.arguments(FeedCreateSchema)
     @blp.response(201, FeedSourceOut)
     def post(self, data: dict[str, Any]) -> Any:
@@ -118,7 +120,7 @@ class Feeds(MethodView):
             "Location": url_for("feeds.FeedResource", source_id=source.id)}
 
 
-@blp.route("/<int:source_id>")
+@blp.route("/<id:source_id>")
 class FeedResource(MethodView):
     """One feed source."""
 
@@ -129,6 +131,7 @@ class FeedResource(MethodView):
         source = service.get_feed_source(sess, common.principal(), source_id)
         return _out(source, common.opd_zone(sess, source.opd_id))
 
+    @common.requires(Role.EDITOR, Role.APPROVER, what="mengatur sumber feed")
     @blp.arguments(FeedWriteSchema)
     @blp.response(200, FeedSourceOut)
     def patch(self, data: dict[str, Any], source_id: int) -> dict[str, Any]:
@@ -148,7 +151,7 @@ class FeedResource(MethodView):
         sess.commit()
 
 
-@blp.route("/<int:source_id>/poll", methods=["POST"])
+@blp.route("/<id:source_id>/poll", methods=["POST"])
 @blp.response(202, FeedSourceOut)
 def poll_now(source_id: int) -> dict[str, Any]:
     """"Periksa sekarang": the next worker tick polls this source (accepted, not done yet)."""

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select
 
 from ..channels.base import ChannelError
-from ..models import Item, Publication
+from ..models import Item, Publication, Role
 from ..payloads import context_for_item
 from ..services import items as service
 from ..services.errors import Invalid
@@ -75,6 +75,7 @@ class Items(MethodView):
         base = common.runtime().settings.public_base_url
         return {"items": [item_out(i, base) for i in rows], **page}
 
+    @common.requires(Role.EDITOR, Role.APPROVER, what="menyusun informasi")
     @blp.arguments(ItemCreateSchema)
     @blp.response(201, out.ItemDetailOut)
     def post(self, data: dict[str, Any]) -> Any:
@@ -89,7 +90,7 @@ class Items(MethodView):
         return _detail(item), 201, {"Location": url_for("items.ItemResource", item_id=item.id)}
 
 
-@blp.route("/<int:item_id>")
+@blp.route("/<id:item_id>")
 class ItemResource(MethodView):
     """One item."""
 
@@ -98,6 +99,7 @@ class ItemResource(MethodView):
         """An item with its publications and versions."""
         return _detail(service.get_item(common.session(), common.principal(), item_id))
 
+    @common.requires(Role.EDITOR, Role.APPROVER, what="mengubah informasi")
     @blp.arguments(ItemPatchSchema)
     @blp.response(200, out.ItemDetailOut)
     def patch(self, data: dict[str, Any], item_id: int) -> dict[str, Any]:
@@ -110,7 +112,7 @@ class ItemResource(MethodView):
         return _detail(item)
 
 
-@blp.route("/<int:item_id>/submit", methods=["POST"])
+@blp.route("/<id:item_id>/submit", methods=["POST"])
 @blp.response(200, out.ItemDetailOut)
 def submit(item_id: int) -> dict[str, Any]:
     """Send a draft for approval (approved at once where the OPD needs no approval)."""
@@ -120,8 +122,9 @@ def submit(item_id: int) -> dict[str, Any]:
     return _detail(item)
 
 
-@blp.route("/<int:item_id>/approve", methods=["POST"])
-@blp.arguments(CommentSchema)
+@blp.route("/<id:item_id>/approve", methods=["POST"])
+@common.requires(Role.APPROVER, what="menyetujui informasi")
+@blp.arguments(CommentSchema, required=False)
 @blp.response(200, out.ItemDetailOut)
 def approve(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Approve a submitted item (never your own); it fans out to its channels."""
@@ -132,8 +135,9 @@ def approve(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     return _detail(item)
 
 
-@blp.route("/<int:item_id>/return", methods=["POST"])
-@blp.arguments(CommentSchema)
+@blp.route("/<id:item_id>/return", methods=["POST"])
+@common.requires(Role.APPROVER, what="mengembalikan informasi")
+@blp.arguments(CommentSchema, required=False)
 @blp.response(200, out.ItemDetailOut)
 def return_(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     """Send a submitted item back to its drafter with a comment."""
@@ -144,7 +148,7 @@ def return_(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     return _detail(item)
 
 
-@blp.route("/<int:item_id>/cancel", methods=["POST"])
+@blp.route("/<id:item_id>/cancel", methods=["POST"])
 @blp.response(200, out.ItemDetailOut)
 def cancel(item_id: int) -> dict[str, Any]:
     """Cancel the item and every publication that has not started sending."""
@@ -154,7 +158,8 @@ def cancel(item_id: int) -> dict[str, Any]:
     return _detail(item)
 
 
-@blp.route("/<int:item_id>/reschedule", methods=["POST"])
+@blp.route("/<id:item_id>/reschedule", methods=["POST"])
+@common.requires(Role.EDITOR, Role.APPROVER, what="menjadwalkan ulang")
 @blp.arguments(ScheduleSchema)
 @blp.response(200, out.ItemDetailOut)
 def reschedule(data: dict[str, Any], item_id: int) -> dict[str, Any]:
@@ -168,7 +173,7 @@ def reschedule(data: dict[str, Any], item_id: int) -> dict[str, Any]:
     return _detail(item)
 
 
-@blp.route("/<int:item_id>/preview", methods=["GET"])
+@blp.route("/<id:item_id>/preview", methods=["GET"])
 @blp.response(200, out.PreviewOut)
 def preview(item_id: int) -> dict[str, Any]:
     """For each target channel, exactly the payload that would be sent."""

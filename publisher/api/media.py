@@ -25,6 +25,7 @@ from ..services import items as item_service
 from ..services import media as media_service
 from ..services.auditing import record
 from ..services.errors import Forbidden, Invalid, NotFound
+from ..web.ids import IdField
 from . import common
 from . import outputs as out
 from .common import OpdRef, PageArgs
@@ -66,7 +67,7 @@ class UploadSchema(ma.Schema):
     file = ImageFile(required=True, metadata={"description": "JPEG, PNG, WebP, GIF atau HEIC"})
     alt_text = ma.fields.String(required=True, metadata={
         "description": "teks alternatif: apa yang tampak di gambar (wajib, aksesibilitas)"})
-    item_id = ma.fields.Integer(metadata={"description": "lampirkan ke informasi ini"})
+    item_id = IdField(metadata={"description": "lampirkan ke informasi ini"})
     opd = OpdRef(metadata={"description": "id atau slug OPD (tanpa item_id)"})
 
 
@@ -78,7 +79,7 @@ class MediaListArgs(PageArgs):
     """Filters of the media list."""
 
     opd = ma.fields.String(metadata={"description": "id atau slug OPD"})
-    item = ma.fields.Integer(metadata={"description": "id informasi"})
+    item = IdField(metadata={"description": "id informasi"})
 
 
 def _target_opd(sess: Session, who: Principal, form: dict[str, Any]) -> tuple[int, int | None]:
@@ -105,6 +106,7 @@ def _target_opd(sess: Session, who: Principal, form: dict[str, Any]) -> tuple[in
 
 
 @blp.route("", methods=["POST"])
+@common.requires(Role.EDITOR, Role.APPROVER, what="mengunggah gambar")
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, out.MediaOut)
 def upload(form: dict[str, Any]) -> Any:
@@ -156,7 +158,7 @@ def list_media(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": [media_out(m, base, zones[m.opd_id]) for m in rows], **page}
 
 
-@blp.route("/<int:media_id>", methods=["GET"])
+@blp.route("/<id:media_id>", methods=["GET"])
 @blp.response(200, out.MediaOut)
 def get_media(media_id: int) -> dict[str, Any]:
     """One image's metadata and public URL."""

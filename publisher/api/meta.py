@@ -22,6 +22,7 @@ from ..access import Principal
 from ..channels.base import AuthError, ChannelError, TransientError
 from ..channels.meta_connect import ChannelSpec, Connection, PageAccount, discover_pages
 from ..models import Channel, Publication, PublicationStatus, Role
+from ..security import HEADER_UNSAFE
 from ..services import channels as channel_service
 from ..services import items as item_service
 from ..services.auditing import record
@@ -55,7 +56,9 @@ class DiscoverSchema(ma.Schema):
     """A token to look Pages up with."""
 
     token = ma.fields.String(
-        required=True, load_only=True, validate=ma.validate.Length(min=10, max=2000),
+        required=True, load_only=True,
+        validate=[ma.validate.Length(min=10, max=2000),
+                  ma.validate.Regexp(r"^[\x21-\x7e]+$", error=HEADER_UNSAFE)],
         metadata={"description": "token pengguna berumur panjang atau token Halaman; tidak "
                                  "pernah disimpan atau ditampilkan"})
 
@@ -65,7 +68,7 @@ class ConnectSchema(DiscoverSchema):
 
     page_id = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{1,30}$"),
                                metadata={"description": "ID Halaman dari discover"})
-    instagram = ma.fields.Boolean(
+    instagram = common.Bool(
         load_default=None, allow_none=True,
         metadata={"description": "sambungkan juga akun Instagram yang terhubung; bawaan: ya "
                                  "bila ada"})
@@ -101,7 +104,7 @@ def _target(opd_ref: str, who: Principal) -> int:
     """The id of the OPD named in the URL, which the user must manage (a short read, closed
     before any network call)."""
     with common.runtime().db.read() as sess:
-        opd = item_service.get_opd(sess, who, int(opd_ref) if opd_ref.isdigit() else opd_ref)
+        opd = item_service.get_opd(sess, who, common.opd_ref_value(opd_ref))
         if not who.has_role(opd.id, Role.APPROVER):
             raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang menyambungkan "
                             "Halaman Facebook dan akun Instagram")
@@ -144,6 +147,7 @@ def _page_out(page: PageAccount, existing: dict[tuple[str, str], int]) -> dict[s
 
 
 @blp.route("/<opd>/meta/discover", methods=["POST"])
+@common.requires(Role.APPROVER, what="menyambungkan Halaman Facebook dan akun Instagram")
 @blp.arguments(DiscoverSchema)
 @blp.response(200, DiscoverOut)
 def discover(data: dict[str, Any], opd: str) -> dict[str, Any]:
@@ -213,6 +217,7 @@ def _held(sess: Session, channel_id: int) -> int:
 
 
 @blp.route("/<opd>/meta/connect", methods=["POST"])
+@common.requires(Role.APPROVER, what="menyambungkan Halaman Facebook dan akun Instagram")
 @blp.arguments(ConnectSchema)
 @blp.response(200, ConnectOut)
 def connect(data: dict[str, Any], opd: str) -> dict[str, Any]:

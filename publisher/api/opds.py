@@ -10,11 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..models import Opd
+from ..models import Opd, Role
 from ..services import admin
 from . import common
 from . import outputs as out
-from .common import OpdRef
+from .common import Bool, OpdRef
 from .serialize import opd_out
 
 blp = Blueprint("opds", __name__, url_prefix="/api/v1/opds",
@@ -29,7 +29,7 @@ class OpdCreateSchema(ma.Schema):
     timezone = ma.fields.String(load_default="Asia/Jakarta", metadata={
         "description": "Asia/Jakarta, Asia/Pontianak, Asia/Makassar atau Asia/Jayapura"})
     parent = OpdRef(allow_none=True, metadata={"description": "OPD induk (id atau slug)"})
-    approval_required = ma.fields.Boolean(load_default=True)
+    approval_required = Bool(load_default=True)
     color = ma.fields.String(load_default="#1f5f8b",
                              validate=ma.validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
 
@@ -45,6 +45,7 @@ class Opds(MethodView):
         rows = sess.scalars(select(Opd).where(who.scope(Opd.id)).order_by(Opd.name)).all()
         return {"items": [opd_out(o) for o in rows]}
 
+    @common.requires(Role.ADMIN, what="menambah OPD")
     @blp.arguments(OpdCreateSchema)
     @blp.response(201, out.OpdOut)
     def post(self, data: dict[str, Any]) -> Any:
@@ -60,7 +61,7 @@ class Opds(MethodView):
         return opd_out(opd), 201, {"Location": url_for("opds.OpdResource", opd_id=opd.id)}
 
 
-@blp.route("/<int:opd_id>")
+@blp.route("/<id:opd_id>")
 class OpdResource(MethodView):
     """One OPD."""
 

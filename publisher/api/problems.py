@@ -202,9 +202,17 @@ def from_http_exception(exc: HTTPException) -> Response:
     return problem(status, detail, headers=headers)
 
 
+#: ``type`` of a 422 for input that matches the OpenAPI document but breaks a rule it can
+#: only state in words (an unknown reference, a time in the past, a URL that is not public);
+#: ``validation`` is kept for input the document itself rules out.
+RULE_SLUG = "rule"
+
+
 def from_service_error(exc: ServiceError) -> Response:
     """Problem for a service error; its field, if any, is named in ``errors``."""
-    slug = "exempt-information" if exc.__class__.__name__ == "ExemptInformation" else None
+    slug = RULE_SLUG if exc.status == 422 else None
+    if exc.__class__.__name__ == "ExemptInformation":
+        slug = "exempt-information"
     errors = [field_error(exc.field, exc.message)] if exc.field else None
     return problem(exc.status, exc.message, title=exc.title, type_slug=slug, errors=errors)
 

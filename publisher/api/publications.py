@@ -56,14 +56,14 @@ def list_publications(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": [publication_out(p, zones[p.opd_id]) for p in rows], **page}
 
 
-@blp.route("/<int:pub_id>", methods=["GET"])
+@blp.route("/<id:pub_id>", methods=["GET"])
 @blp.response(200, out.PublicationOut)
 def get_publication(pub_id: int) -> dict[str, Any]:
     """One publication."""
     return _out(service.get_publication(common.session(), common.principal(), pub_id))
 
 
-@blp.route("/<int:pub_id>/retry", methods=["POST"])
+@blp.route("/<id:pub_id>/retry", methods=["POST"])
 @blp.response(200, out.PublicationOut)
 def retry(pub_id: int) -> dict[str, Any]:
     """Send a failed (or waiting) publication again now."""
@@ -73,7 +73,7 @@ def retry(pub_id: int) -> dict[str, Any]:
     return _out(pub)
 
 
-@blp.route("/<int:pub_id>/cancel", methods=["POST"])
+@blp.route("/<id:pub_id>/cancel", methods=["POST"])
 @blp.response(200, out.PublicationOut)
 def cancel(pub_id: int) -> dict[str, Any]:
     """Cancel one publication until sending starts."""

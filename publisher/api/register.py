@@ -33,7 +33,7 @@ class RegisterArgs(ma.Schema):
                                                           "bawaan: semester berjalan"})
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(dip.FORMATS),
                               metadata={"description": "json, csv atau xlsx"})
-    descendants = ma.fields.Boolean(load_default=False,
+    descendants = common.Bool(query=True, load_default=False,
                                     metadata={"description": "sertakan OPD di bawahnya "
                                                              "(kecamatan, desa)"})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..models import Category, ItemStatus, PublicationStatus, ScheduleMode
+from ..web.ids import IdField
 from .common import OpdRef, PageArgs, TimeRangeArgs
 
 _str = ma.fields.String
@@ -47,14 +48,14 @@ class ItemCreateSchema(ItemFieldsSchema):
 
     opd = OpdRef(required=True, metadata={"description": "id atau slug OPD"})
     title = _str(required=True)
-    channel_ids = ma.fields.List(ma.fields.Integer(strict=True))
+    channel_ids = ma.fields.List(IdField(strict=True))
     schedule = ma.fields.Nested(ScheduleSchema)
 
 
 class ItemPatchSchema(ItemFieldsSchema):
     """A change to an item (only the fields given)."""
 
-    channel_ids = ma.fields.List(ma.fields.Integer(strict=True))
+    channel_ids = ma.fields.List(IdField(strict=True))
 
 
 class CommentSchema(ma.Schema):
@@ -81,7 +82,7 @@ class PublicationListArgs(PageArgs, TimeRangeArgs):
 
     opd = _str(metadata={"description": "id atau slug OPD"})
     status = _str(validate=ma.validate.OneOf([s.value for s in PublicationStatus]))
-    channel = ma.fields.Integer(metadata={"description": "id saluran"})
-    item = ma.fields.Integer(metadata={"description": "id informasi"})
+    channel = IdField(metadata={"description": "id saluran"})
+    item = IdField(metadata={"description": "id informasi"})
     date_field = _str(load_default="due_at",
                       validate=ma.validate.OneOf(["due_at", "published_at", "created_at"]))

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
+from ..security import HEADER_UNSAFE, header_safe
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -257,6 +259,9 @@ class Channel(ABC):
         unknown_secret = set(secrets) - set(cls.secret_fields)
         if unknown_secret:
             raise ConfigError(sorted(unknown_secret)[0], "not a secret field of this channel")
+        for name, value in secrets.items():  # tokens and passwords go into headers and URLs
+            if value is not None and not (isinstance(value, str) and header_safe(value)):
+                raise ConfigError(name, HEADER_UNSAFE)
         return config, secrets
 
     @abstractmethod

@@ -47,7 +47,8 @@ def _validated(kind: str, config: dict[str, Any], secrets: dict[str, Any], setti
     try:
         return cls.validate_config(dict(config or {}), dict(secrets or {}), settings)
     except ConfigError as exc:
-        raise Invalid(exc.message, field=f"config.{exc.field}") from None
+        part = "secrets" if exc.field in cls.secret_fields else "config"
+        raise Invalid(exc.message, field=f"{part}.{exc.field}") from None
 
 
 def create_channel(

@@ -34,6 +34,7 @@ from ..sanitize import clean_html
 from ..slots import next_free_slot
 from ..timeutil import parse_local, utcnow
 from ..urls import slugify
+from ..web.ids import is_id
 from .auditing import record
 from .errors import Conflict, ExemptInformation, Forbidden, Invalid, NotFound
 
@@ -75,7 +76,8 @@ def get_opd(session: Session, principal: Principal, opd_ref: int | str) -> Opd:
     query = query.where(Opd.id == opd_ref) if isinstance(opd_ref, int) else query.where(
         Opd.slug == opd_ref
     )
-    opd = session.scalars(query).first()
+    opd = None if isinstance(opd_ref, int) and not is_id(opd_ref) else (
+        session.scalars(query).first())
     if opd is None or not principal.can_read(opd.id):
         raise NotFound(f"OPD {opd_ref!r} tidak ditemukan", field="opd")
     return opd
@@ -83,7 +85,7 @@ def get_opd(session: Session, principal: Principal, opd_ref: int | str) -> Opd:
 
 def get_item(session: Session, principal: Principal, item_id: int) -> Item:
     """An item the user may read; NotFound for other OPDs' items (never Forbidden)."""
-    item = session.get(Item, item_id)
+    item = session.get(Item, item_id) if is_id(item_id) else None
     if item is None or not principal.can_read(item.opd_id):
         raise NotFound(f"informasi #{item_id} tidak ditemukan", field="item_id")
     return item

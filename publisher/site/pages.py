@@ -50,8 +50,8 @@ def opd_page(opd_slug: str) -> str:
     )
 
 
-@bp.get("/o/<opd_slug>/i/<int:item_id>")
-@bp.get("/o/<opd_slug>/i/<int:item_id>/<slug>")
+@bp.get("/o/<opd_slug>/i/<id:item_id>")
+@bp.get("/o/<opd_slug>/i/<id:item_id>/<slug>")
 def item_page(opd_slug: str, item_id: int, slug: str | None = None) -> str | Response:
     """One published item; a wrong or missing slug redirects to the item's stable URL."""
     session = db_session()

@@ -51,7 +51,7 @@ def create_user() -> Response:
     return redirect(url_for("ui_admin.index"))
 
 
-@bp.post("/pengguna/<int:user_id>/peran")
+@bp.post("/pengguna/<id:user_id>/peran")
 def add_role(user_id: int) -> Response:
     """Give a user another role."""
     s, p = session_(), principal()
@@ -63,7 +63,7 @@ def add_role(user_id: int) -> Response:
     return redirect(url_for("ui_admin.index"))
 
 
-@bp.post("/pengguna/<int:user_id>/status")
+@bp.post("/pengguna/<id:user_id>/status")
 def toggle_active(user_id: int) -> Response:
     """Deactivate (all the user's sessions end) or reactivate a user."""
     s, p = session_(), principal()

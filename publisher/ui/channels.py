@@ -140,7 +140,7 @@ def create() -> Response:
     return redirect(url_for("ui_channels.show", channel_id=channel.id))
 
 
-@bp.get("/saluran/<int:channel_id>")
+@bp.get("/saluran/<id:channel_id>")
 def show(channel_id: int) -> str:
     """One channel: settings (no secrets), health, reconnect form."""
     s, p = session_(), principal()
@@ -162,7 +162,7 @@ def show(channel_id: int) -> str:
     )
 
 
-@bp.post("/saluran/<int:channel_id>")
+@bp.post("/saluran/<id:channel_id>")
 def update(channel_id: int) -> Response:
     """Change settings; new secrets reconnect (held publications are released)."""
     s, p, runtime = session_(), principal(), g.runtime
@@ -189,7 +189,7 @@ def update(channel_id: int) -> Response:
     return redirect(url_for("ui_channels.show", channel_id=channel_id))
 
 
-@bp.post("/saluran/<int:channel_id>/jeda")
+@bp.post("/saluran/<id:channel_id>/jeda")
 def pause(channel_id: int) -> Response:
     """Pause: publications are held, not dropped."""
     s, p = session_(), principal()
@@ -197,7 +197,7 @@ def pause(channel_id: int) -> Response:
     return redirect(url_for("ui_channels.show", channel_id=channel_id))
 
 
-@bp.post("/saluran/<int:channel_id>/lanjutkan")
+@bp.post("/saluran/<id:channel_id>/lanjutkan")
 def resume(channel_id: int) -> Response:
     """Resume a paused channel; held publications go out."""
     s, p = session_(), principal()
@@ -207,7 +207,7 @@ def resume(channel_id: int) -> Response:
     return redirect(url_for("ui_channels.show", channel_id=channel_id))
 
 
-@bp.post("/saluran/<int:channel_id>/uji")
+@bp.post("/saluran/<id:channel_id>/uji")
 def test(channel_id: int) -> Response:
     """Run the channel's check (outside any database session) and store the result."""
     session_().rollback()  # end the request's transaction: no session across the network call

@@ -188,7 +188,7 @@ def create() -> Any:
     return redirect(url_for("ui_detail.show", item_id=item.id))
 
 
-@bp.get("/informasi/<int:item_id>/ubah")
+@bp.get("/informasi/<id:item_id>/ubah")
 def edit(item_id: int) -> Any:
     """The compose form for an existing item."""
     s, p = session_(), principal()
@@ -200,7 +200,7 @@ def edit(item_id: int) -> Any:
     return _context(item_values(item), item)
 
 
-@bp.post("/informasi/<int:item_id>/ubah")
+@bp.post("/informasi/<id:item_id>/ubah")
 def save(item_id: int) -> Any:
     """Save changes (and optionally submit); a new schedule reschedules."""
     s, p = session_(), principal()

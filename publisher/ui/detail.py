@@ -21,7 +21,7 @@ from .explain import explain
 bp = blueprint("ui_detail", __name__)
 
 
-@bp.get("/informasi/<int:item_id>")
+@bp.get("/informasi/<id:item_id>")
 def show(item_id: int) -> Any:
     """Everything about one item."""
     s, p = session_(), principal()
@@ -57,7 +57,7 @@ def _go(item_id: int) -> Response:
     return back("ui_detail.show", item_id=item_id)
 
 
-@bp.post("/informasi/<int:item_id>/ajukan")
+@bp.post("/informasi/<id:item_id>/ajukan")
 def submit(item_id: int) -> Response:
     """Send a draft for approval."""
     s, p = session_(), principal()
@@ -66,7 +66,7 @@ def submit(item_id: int) -> Response:
     return _go(item_id)
 
 
-@bp.post("/informasi/<int:item_id>/setujui")
+@bp.post("/informasi/<id:item_id>/setujui")
 def approve(item_id: int) -> Response:
     """Approve (never your own draft) and schedule the publications."""
     s, p = session_(), principal()
@@ -76,7 +76,7 @@ def approve(item_id: int) -> Response:
     return _go(item_id)
 
 
-@bp.post("/informasi/<int:item_id>/kembalikan")
+@bp.post("/informasi/<id:item_id>/kembalikan")
 def return_(item_id: int) -> Response:
     """Send back to the drafter with a comment."""
     s, p = session_(), principal()
@@ -86,7 +86,7 @@ def return_(item_id: int) -> Response:
     return _go(item_id)
 
 
-@bp.post("/informasi/<int:item_id>/jadwal")
+@bp.post("/informasi/<id:item_id>/jadwal")
 def reschedule(item_id: int) -> Response:
     """Move the publications that have not started sending."""
     s, p = session_(), principal()
@@ -97,7 +97,7 @@ def reschedule(item_id: int) -> Response:
     return _go(item_id)
 
 
-@bp.post("/informasi/<int:item_id>/batalkan")
+@bp.post("/informasi/<id:item_id>/batalkan")
 def cancel(item_id: int) -> Response:
     """Cancel the item and whatever has not gone out."""
     s, p = session_(), principal()
@@ -106,7 +106,7 @@ def cancel(item_id: int) -> Response:
     return _go(item_id)
 
 
-@bp.post("/publikasi/<int:pub_id>/kirim-ulang")
+@bp.post("/publikasi/<id:pub_id>/kirim-ulang")
 def retry(pub_id: int) -> Response:
     """Send a failed publication again."""
     s, p = session_(), principal()
@@ -115,7 +115,7 @@ def retry(pub_id: int) -> Response:
     return back("ui_queue.index")
 
 
-@bp.post("/publikasi/<int:pub_id>/batalkan")
+@bp.post("/publikasi/<id:pub_id>/batalkan")
 def cancel_publication(pub_id: int) -> Response:
     """Cancel one publication."""
     s, p = session_(), principal()

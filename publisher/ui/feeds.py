@@ -96,13 +96,13 @@ def _source_or_404(source_id: int) -> FeedSource:
         abort(404)
 
 
-@bp.get("/sumber-feed/<int:source_id>")
+@bp.get("/sumber-feed/<id:source_id>")
 def edit(source_id: int) -> tuple[str, int]:
     """One feed source: its state and the form to change it."""
     return _form_page(_source_or_404(source_id))
 
 
-@bp.post("/sumber-feed/<int:source_id>")
+@bp.post("/sumber-feed/<id:source_id>")
 def update(source_id: int) -> Any:
     """Change a feed source (a new URL starts over: its first poll only records)."""
     s, p = session_(), principal()
@@ -120,7 +120,7 @@ def update(source_id: int) -> Any:
     return redirect(url_for("ui_feeds.edit", source_id=source_id))
 
 
-@bp.post("/sumber-feed/<int:source_id>/periksa")
+@bp.post("/sumber-feed/<id:source_id>/periksa")
 def poll(source_id: int) -> Response:
     """"Periksa sekarang": the next worker tick polls the feed."""
     s, p = session_(), principal()
@@ -129,7 +129,7 @@ def poll(source_id: int) -> Response:
     return redirect(url_for("ui_feeds.edit", source_id=source_id))
 
 
-@bp.post("/sumber-feed/<int:source_id>/hapus")
+@bp.post("/sumber-feed/<id:source_id>/hapus")
 def delete(source_id: int) -> Response:
     """Remove a feed source (the items made from it stay)."""
     s, p = session_(), principal()

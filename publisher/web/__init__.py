@@ -18,6 +18,9 @@ AREAS: list[str] = [
 
 
 def register_all(app: Flask) -> None:
-    """Register every area's blueprint on ``app``."""
+    """Register every area's blueprint on ``app`` (after the ``id`` URL converter)."""
+    from . import ids
+
+    ids.init_app(app)
     for name in AREAS:
         importlib.import_module(name).init_app(app)
