@@ -40,7 +40,8 @@ class ChannelWriteSchema(ma.Schema):
                                                       "pernah ditampilkan"})
     schedule = ma.fields.List(ma.fields.Dict(), metadata={
         "description": 'jadwal mingguan: [{"days": [0-6, Senin=0], "times": ["08:00"]}]'})
-    min_interval_seconds = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0))
+    min_interval_seconds = ma.fields.Integer(
+        strict=True, validate=ma.validate.Range(min=0, max=service.MAX_INTERVAL_SECONDS))
 
 
 class ChannelCreateSchema(ChannelWriteSchema):

@@ -39,7 +39,8 @@ class FeedWriteSchema(ma.Schema):
                                                  "atau setiap_saat"})
     requires_approval = Bool(metadata={
         "description": "entri menunggu persetujuan (false: terbit langsung; hanya approver)"})
-    poll_interval_seconds = f.Integer(strict=True, metadata={
+    poll_interval_seconds = f.Integer(strict=True, validate=ma.validate.Range(
+        min=service.MIN_POLL_SECONDS, max=service.MAX_POLL_SECONDS), metadata={
         "description": f"interval pemeriksaan, minimal {service.MIN_POLL_SECONDS} detik"})
     body_template = f.String(metadata={"description": "template Jinja isi informasi "
                                                       "(kosong: bawaan)"})

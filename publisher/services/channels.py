@@ -22,6 +22,9 @@ from .items import get_opd
 
 log = logging.getLogger(__name__)
 
+#: The longest minimum gap between two posts of a channel (30 days).
+MAX_INTERVAL_SECONDS = 30 * 24 * 3600
+
 
 def get_channel(session: Session, principal: Principal, channel_id: int) -> Channel:
     """A channel the user may read; NotFound otherwise."""
@@ -35,6 +38,12 @@ def require_manager(principal: Principal, opd_id: int) -> None:
     """Only the OPD's approver (PPID Pelaksana) or an admin sets up its channels."""
     if not principal.has_role(opd_id, Role.APPROVER):
         raise Forbidden("hanya PPID Pelaksana (approver) atau admin yang mengatur saluran")
+
+
+def _check_interval(seconds: int) -> None:
+    if not 0 <= seconds <= MAX_INTERVAL_SECONDS:
+        raise Invalid(f"jarak minimum harus 0 sampai {MAX_INTERVAL_SECONDS} detik",
+                      field="min_interval_seconds")
 
 
 def _validated(kind: str, config: dict[str, Any], secrets: dict[str, Any], settings: Any
@@ -69,8 +78,7 @@ def create_channel(
     require_manager(principal, opd.id)
     if not (name or "").strip():
         raise Invalid("nama saluran wajib diisi", field="name")
-    if min_interval_seconds < 0:
-        raise Invalid("jarak minimum tidak boleh negatif", field="min_interval_seconds")
+    _check_interval(min_interval_seconds)
     clean_config, clean_secrets = _validated(kind, config or {}, secrets or {}, runtime.settings)
     channel = Channel(
         opd_id=opd.id, opd=opd, kind=kind, name=name.strip(), config=clean_config,
@@ -115,8 +123,7 @@ def update_channel(
     if schedule is not None:
         channel.schedule = parse_schedule(schedule)
     if min_interval_seconds is not None:
-        if min_interval_seconds < 0:
-            raise Invalid("jarak minimum tidak boleh negatif", field="min_interval_seconds")
+        _check_interval(min_interval_seconds)
         channel.min_interval_seconds = min_interval_seconds
     channel.updated_at = utcnow()
     record(session, principal, "channel.updated", channel=channel,

@@ -43,6 +43,8 @@ from .media import StoredImage, add_media
 
 MIN_POLL_SECONDS = 60
 DEFAULT_POLL_SECONDS = 900
+#: The slowest polling allowed (30 days).
+MAX_POLL_SECONDS = 30 * 24 * 3600
 FEED_CATEGORIES = (Category.BERKALA, Category.SERTA_MERTA, Category.SETIAP_SAAT)
 _SANDBOX = SandboxedEnvironment(autoescape=True)
 
@@ -127,9 +129,10 @@ def _clean(session: Session, opd_id: int, data: dict[str, Any], partial: bool) -
         out["category"] = str(category)
     if "poll_interval_seconds" in data or not partial:
         raw_interval = data.get("poll_interval_seconds") or DEFAULT_POLL_SECONDS
-        if not isinstance(raw_interval, int) or raw_interval < MIN_POLL_SECONDS:
-            raise Invalid(f"interval pemeriksaan paling cepat {MIN_POLL_SECONDS} detik",
-                          field="poll_interval_seconds")
+        if not isinstance(raw_interval, int) or not (
+                MIN_POLL_SECONDS <= raw_interval <= MAX_POLL_SECONDS):
+            raise Invalid(f"interval pemeriksaan harus {MIN_POLL_SECONDS} sampai "
+                          f"{MAX_POLL_SECONDS} detik", field="poll_interval_seconds")
         out["poll_interval_seconds"] = raw_interval
     if "body_template" in data:
         body = str(data.get("body_template") or "")

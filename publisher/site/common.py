@@ -28,18 +28,18 @@ def local_time(moment: datetime | None, tz_name: str) -> str:
     return f"{long_date(local.date())} {local:%H:%M} {zone_label(tz_name)}"
 
 
-def int_param(name: str, default: int, minimum: int = 1) -> int:
-    """A whole-number query parameter; 400 naming it when malformed."""
+def int_param(name: str, default: int, minimum: int = 1, maximum: int = 10**9) -> int:
+    """A whole-number query parameter; 400 naming it when malformed or out of range."""
     raw = request.args.get(name, "")
     if raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw) if len(raw) <= 20 else minimum - 1
     except ValueError:
         value = minimum - 1
-    if value < minimum:
-        abort(400, description=f"parameter {name!r} harus bilangan bulat ≥ {minimum}, "
-                               f"bukan {raw!r}")
+    if not minimum <= value <= maximum:
+        abort(400, description=f"parameter {name!r} harus bilangan bulat ≥ {minimum} dan "
+                               f"≤ {maximum}, bukan {raw[:40]!r}")
     return value
 
 

@@ -12,6 +12,7 @@ from ..config import ZONE_LABELS
 from ..models import Opd, Role, User
 from ..services import admin as admin_service
 from ..services import sessions
+from ..web.ids import parse_id
 from .common import attempt, blueprint, paginate, principal, session_
 
 bp = blueprint("ui_admin", __name__)
@@ -35,7 +36,7 @@ def index() -> str:
 
 def _opd_id() -> int | None:
     raw = request.form.get("opd", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_id(raw)
 
 
 @bp.post("/pengguna")
@@ -115,4 +116,4 @@ def create_opd() -> Response:
 
 def _parent() -> int | None:
     raw = request.form.get("parent", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_id(raw)

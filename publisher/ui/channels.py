@@ -24,6 +24,7 @@ from ..services import channels as channel_service
 from ..services.channel_connect import connector, reconnect
 from ..services.errors import Forbidden, NotFound, ServiceError
 from ..timeutil import utcnow
+from ..web.ids import form_number, parse_id
 from .common import attempt, blueprint, editable_opds, principal, session_, visible_opds
 
 bp = blueprint("ui_channels", __name__)
@@ -75,16 +76,17 @@ def _form_config(kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _form_schedule() -> list[dict[str, Any]] | None:
-    days = [int(d) for d in request.form.getlist("slot_days") if d.isdigit()]
+    days = [int(d) for d in request.form.getlist("slot_days") if d.isascii() and d.isdigit()]
     times = [t.strip() for t in (request.form.get("slot_times") or "").split(",") if t.strip()]
     if not days and not times:
         return []
     return [{"days": days, "times": times}]
 
 
-def _int(name: str) -> int:
-    raw = (request.form.get(name) or "0").strip()
-    return int(raw) if raw.isdigit() else 0
+def _interval() -> int:
+    """The typed minimum gap in seconds (Invalid naming the field beyond 0..30 days)."""
+    return form_number(request.form.get("min_interval_seconds"), "min_interval_seconds",
+                       maximum=channel_service.MAX_INTERVAL_SECONDS)
 
 
 @bp.get("/saluran")
@@ -115,7 +117,7 @@ def create() -> Response:
         flash(_("Jenis saluran tidak dikenal."), "error")
         return redirect(url_for("ui_channels.index"))
     config, secrets = _form_config(kind)
-    opd_id = int(request.form.get("opd") or 0)
+    opd_id = parse_id(request.form.get("opd")) or 0  # none: the service says "not found"
     connecting = connector(kind)
     if connecting is not None:
         # A kind that checks the account first (e.g. WordPress) does it over the network:
@@ -133,7 +135,7 @@ def create() -> Response:
     channel = attempt(lambda: channel_service.create_channel(
         s, p, runtime, opd_id, kind, request.form.get("name", ""),
         config=config, secrets=secrets, schedule=_form_schedule(),
-        min_interval_seconds=_int("min_interval_seconds"),
+        min_interval_seconds=_interval(),
     ), _("Saluran ditambahkan."))
     if channel is None:
         return redirect(url_for("ui_channels.index", kind=kind))
@@ -184,7 +186,7 @@ def update(channel_id: int) -> Response:
     attempt(lambda: channel_service.update_channel(
         s, p, runtime, channel_id, name=request.form.get("name"), config=config,
         secrets=changed, schedule=_form_schedule(),
-        min_interval_seconds=_int("min_interval_seconds"),
+        min_interval_seconds=_interval(),
     ), _("Kredensial baru disimpan; saluran tersambung.") if secrets else _("Saluran disimpan."))
     return redirect(url_for("ui_channels.show", channel_id=channel_id))
 

@@ -24,6 +24,7 @@ from ..config import ZONE_LABELS
 from ..models import Category, Opd, PublicationStatus, Role
 from ..services.errors import ServiceError
 from ..timeutil import format_local, to_local, zone_label
+from ..web.ids import parse_id
 from ..web.redirects import safe_next
 
 T = TypeVar("T")
@@ -106,9 +107,8 @@ def editable_opds(s: Session, p: Principal) -> list[Opd]:
 
 
 def arg_int(name: str) -> int | None:
-    """An integer query argument, None when absent or malformed."""
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    """An id-like query argument (1..2^63-1), None when absent, malformed or out of range."""
+    return parse_id(request.args.get(name))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from ..services import media as media_service
 from ..services.errors import Invalid, ServiceError
 from ..timeutil import utcnow
 from ..urls import slugify
+from ..web.ids import form_id, form_ids, parse_id
 from .common import blueprint, editable_opds, local_input, principal, session_
 
 bp = blueprint("ui_compose", __name__)
@@ -89,7 +90,7 @@ def _data(form: MultiDict[str, Any]) -> dict[str, Any]:
 
 
 def _channel_ids(form: MultiDict[str, Any]) -> list[int]:
-    return [int(x) for x in form.getlist("channel_ids") if str(x).isdigit()]
+    return form_ids(form.getlist("channel_ids"), "channel_ids")
 
 
 def _schedule(form: MultiDict[str, Any]) -> dict[str, Any] | None:
@@ -106,7 +107,7 @@ def _context(values: MultiDict[str, Any], item: Item | None = None, status: int 
     ids = [o.id for o in opds] or ([item.opd_id] if item else [])
     channels = list(s.scalars(select(Channel).where(Channel.opd_id.in_(ids))
                               .order_by(Channel.opd_id, Channel.name)))
-    opd_id = int(values.get("opd") or (opds[0].id if opds else 0) or 0)
+    opd_id = parse_id(str(values.get("opd") or "")) or (opds[0].id if opds else 0)
     previews = render_previews(values, item) if item is not None or request.method == "POST" else []
     return render_template(
         "ui/compose.html", v=values, item=item, opds=opds, opd_id=opd_id, channels=channels,
@@ -127,7 +128,7 @@ def _label(kind: str) -> str:
 def new() -> Any:
     """An empty compose form."""
     values: MultiDict[str, Any] = MultiDict({"schedule_mode": "now", "category": "berkala"})
-    if request.args.get("opd", "").isdigit():
+    if parse_id(request.args.get("opd")):
         values["opd"] = request.args["opd"]
     if not editable_opds(session_(), principal()):
         flash(_("Anda tidak memiliki peran penyusun di OPD mana pun."), "error")
@@ -170,7 +171,7 @@ def create() -> Any:
     settings = _runtime().settings
     form = request.form
     try:
-        opd_id = int(form.get("opd") or 0)
+        opd_id = form_id(form.get("opd"), "opd")
         item = item_service.create_item(
             s, p, settings, opd_id, _data(form), channel_ids=_channel_ids(form),
             schedule=_schedule(form), source="ui",
@@ -256,9 +257,10 @@ def _saved_message(item: Item) -> str:
 def preview() -> Any:
     """The previews of the form as it is now (HTML fragment for the live preview)."""
     item = None
-    if request.form.get("item_id", "").isdigit():
+    item_id = parse_id(request.form.get("item_id"))
+    if item_id is not None:
         try:
-            item = item_service.get_item(session_(), principal(), int(request.form["item_id"]))
+            item = item_service.get_item(session_(), principal(), item_id)
         except ServiceError:
             item = None
     return render_template("ui/_previews.html", previews=render_previews(request.form, item))
@@ -267,14 +269,14 @@ def preview() -> Any:
 def render_previews(form: MultiDict[str, Any], item: Item | None) -> list[dict[str, Any]]:
     """One preview per selected channel, rendered exactly as the sender renders it."""
     s, p, runtime = session_(), principal(), _runtime()
-    opd_ref = form.get("opd") or (item.opd_id if item else "")
-    if not str(opd_ref).isdigit():
+    opd_id = parse_id(str(form.get("opd") or (item.opd_id if item else "")))
+    if opd_id is None:
         return []
     try:
-        opd = item_service.get_opd(s, p, int(opd_ref))
+        opd = item_service.get_opd(s, p, opd_id)
+        ids = _channel_ids(form)
     except ServiceError:
         return []
-    ids = _channel_ids(form)
     if not ids:
         return []
     channels = list(s.scalars(select(Channel).where(Channel.id.in_(ids),

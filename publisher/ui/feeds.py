@@ -13,6 +13,7 @@ from ..models import Channel, FeedSource
 from ..services import channels as channel_service
 from ..services import feeds as feed_service
 from ..services.errors import ServiceError
+from ..web.ids import form_id, form_ids, form_number
 from .common import attempt, blueprint, editable_opds, principal, session_, visible_opds
 
 bp = blueprint("ui_feeds", __name__)
@@ -24,11 +25,12 @@ def _form_data(*, new: bool) -> dict[str, Any]:
     minutes = (form.get("interval_minutes") or "").strip()
     data: dict[str, Any] = {
         "name": form.get("name", ""), "url": form.get("url", ""),
-        "target_channel_ids": [int(c) for c in form.getlist("channel_ids") if c.isdigit()],
+        "target_channel_ids": form_ids(form.getlist("channel_ids"), "target_channel_ids"),
         "category": form.get("category") or None,
         "requires_approval": form.get("requires_approval") == "1",
-        # not a number: the service names the field (minimum interval)
-        "poll_interval_seconds": int(minutes) * 60 if minutes.isdigit() else 0,
+        # empty: the service's default; too small: the service names the field
+        "poll_interval_seconds": 60 * form_number(
+            minutes, "poll_interval_seconds", maximum=feed_service.MAX_POLL_SECONDS // 60),
     }
     if not new:
         data["enabled"] = form.get("enabled") == "1"
@@ -75,14 +77,14 @@ def create() -> Any:
     """Add a feed source. The URL's host is looked up (DNS) with no transaction open."""
     s, p = session_(), principal()
     s.rollback()  # end the request's transaction before the network call
-    data = _form_data(new=True)
     try:
+        data = _form_data(new=True)
         data["url"] = feed_service.check_feed_url(data["url"], g.runtime.settings)
     except ServiceError as exc:
         flash(exc.message, "error")
         return _form_page(None, 422)
     source = attempt(lambda: feed_service.create_feed_source(
-        s, p, g.runtime.settings, int(request.form.get("opd") or 0), data),
+        s, p, g.runtime.settings, form_id(request.form.get("opd"), "opd"), data),
         _("Sumber feed ditambahkan; pemeriksaan pertama hanya mencatat artikel yang sudah ada."))
     if source is None:
         return _form_page(None, 422)
@@ -107,8 +109,8 @@ def update(source_id: int) -> Any:
     """Change a feed source (a new URL starts over: its first poll only records)."""
     s, p = session_(), principal()
     s.rollback()  # no transaction across the DNS lookup
-    data = _form_data(new=False)
     try:
+        data = _form_data(new=False)
         data["url"] = feed_service.check_feed_url(data["url"], g.runtime.settings)
     except ServiceError as exc:
         flash(exc.message, "error")

@@ -7,11 +7,14 @@ driver (a 500). Paths use the ``id`` URL converter (a number out of range matche
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Map
+
+from ..services.errors import Invalid
 
 #: The largest id a BIGINT column (and SQLite's INTEGER) can hold.
 MAX_ID = 2**63 - 1
@@ -58,3 +61,29 @@ class IdField(ma.fields.Integer):
 def init_app(app: Flask) -> None:
     """Register the ``id`` converter (before any blueprint adds its rules)."""
     app.url_map.converters["id"] = IdConverter
+
+
+def form_id(raw: Any, field: str) -> int:
+    """The id chosen in form field ``field``; Invalid naming it when it is missing or not an
+    id (the form is shown again with the message, never a 500)."""
+    if raw in (None, ""):
+        raise Invalid("wajib dipilih", field=field)
+    value = parse_id(str(raw))
+    if value is None:
+        raise Invalid(f"pilihan {str(raw)[:40]!r} tidak dikenal", field=field)
+    return value
+
+
+def form_ids(raws: Iterable[Any], field: str) -> list[int]:
+    """The ids chosen in a multi-value field (empty values skipped); Invalid on any other."""
+    return [form_id(raw, field) for raw in raws if raw not in (None, "")]
+
+
+def form_number(raw: Any, field: str, *, maximum: int, default: int = 0) -> int:
+    """A whole number typed in a form (``default`` when empty); Invalid beyond 0..maximum."""
+    text = str(raw or "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) > maximum:
+        raise Invalid(f"harus bilangan bulat 0 sampai {maximum}", field=field)
+    return int(text)
