@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, Prog
 
 from . import __version__, audit, checkpoints, migrate
 from .access import Principal
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, validate_host
 from .jobs import make_worker
 from .models import GLOBAL_ROLES, Opd, Role, User
 from .runtime import Runtime
@@ -244,6 +244,11 @@ def _work_until_signal(worker: Worker, grace: float) -> None:
 
 
 def _listen_overrides(host: str | None, port: int | None) -> dict[str, Any]:
+    if host is not None:
+        try:
+            validate_host(host, "--host")
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
     return {k: v for k, v in (("host", host), ("port", port)) if v is not None}
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: The four zones Indonesian public bodies live in, with the label shown next to every time.
@@ -115,6 +118,9 @@ class Settings:
         """Read ``PUBLISHER_*`` variables; keyword overrides win."""
         instance = Path(_env("INSTANCE_PATH") or (Path.cwd() / "instance"))
         secret = _env("SECRET_KEY")
+        if "PUBLISHER_SECRET_KEY" in os.environ and not os.environ["PUBLISHER_SECRET_KEY"].strip():
+            raise ConfigError("PUBLISHER_SECRET_KEY is set but empty: give a long random value "
+                              "or unset it to use the key kept in the instance folder")
         values: dict[str, Any] = {
             "instance_path": instance,
             "database_url": _env("DATABASE_URL") or "",
@@ -150,26 +156,114 @@ class Settings:
         return settings
 
     def finish(self) -> None:
-        """Fill derived defaults (database in the instance folder, a persisted secret key)."""
+        """Check every value (ConfigError naming the variable) and fill derived defaults
+        (database in the instance folder, a persisted secret key)."""
         self.instance_path = Path(self.instance_path)
-        validate_timezone(self.timezone)
+        _timezone(self.timezone)
+        self.validate()
         if not self.public_base_url:
-            self.public_base_url = f"http://{self.host}:{self.port}"
+            self.public_base_url = f"http://{_url_host(self.host)}:{self.port}"
         self.public_base_url = self.public_base_url.rstrip("/")
+        _make_instance(self.instance_path)  # media live there whatever the database
         if not self.database_url:
-            self.instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.database_url = f"sqlite:///{self.instance_path / 'publisher.db'}"
         if not self.secret_key:
             self.secret_key = _instance_secret(self.instance_path)
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first ``PUBLISHER_*`` value out of its range."""
+        for name, low, high in _RANGES:
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ConfigError(f"PUBLISHER_{name.upper()} must be between {low:g} and "
+                                  f"{high:g}, not {value:g}")
+        if self.retry_cap_seconds < self.retry_base_seconds:
+            raise ConfigError("PUBLISHER_RETRY_BASE_SECONDS must not exceed the retry cap "
+                              f"({self.retry_cap_seconds:g} s)")
+        validate_host(self.host)
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"PUBLISHER_ALLOWED_NETWORKS: {network!r} is not a CIDR "
+                                  "(e.g. 10.20.0.0/16)") from None
+        if self.public_base_url:
+            _http_url(self.public_base_url, "PUBLIC_BASE_URL", path_allowed=True)
+        _http_url(self.graph_url, "GRAPH_URL", path_allowed=True)
+        if not re.fullmatch(r"v\d+\.\d+", self.graph_version or ""):
+            raise ConfigError(f"PUBLISHER_GRAPH_VERSION must look like v24.0, "
+                              f"not {self.graph_version!r}")
+        if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"PUBLISHER_SECRET_KEY must be at least {MIN_SECRET_LENGTH} "
+                              "characters (a long random value)")
 
     def as_dict(self) -> dict[str, Any]:
         """All settings, for ``app.config['PUBLISHER']`` introspection."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+MIN_SECRET_LENGTH = 16
+#: (setting, lowest, highest) for every number.
+_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("port", 1, 65535),
+    ("lease_seconds", 1, 86400),
+    ("concurrency", 1, 1024),
+    ("claim_batch", 1, 10000),
+    ("max_attempts", 1, 100),
+    ("retry_base_seconds", 0.01, 86400),
+    ("retry_cap_seconds", 0.01, 7 * 86400),
+    ("max_body_bytes", 1000, 50 << 20),
+    ("max_upload_bytes", 1024, 1 << 30),
+    ("http_timeout", 0.1, 600),
+)
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+
+
+def validate_host(host: str, option: str = "PUBLISHER_HOST") -> str:
+    """``host`` if it is an IP address or a host name one can listen on, else ConfigError."""
+    candidate = (host or "").strip()
+    if candidate.startswith("[") and candidate.endswith("]"):
+        candidate = candidate[1:-1]
+    try:
+        ipaddress.ip_address(candidate)
+        return host
+    except ValueError:
+        pass
+    if not candidate or re.fullmatch(r"[\d.]+", candidate) or not _HOSTNAME.match(candidate):
+        raise ConfigError(f"{option}: {host!r} is not an IP address or host name")
+    return host
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _http_url(url: str, name: str, path_allowed: bool) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(f"PUBLISHER_{name}: {url!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"PUBLISHER_{name} must be an http:// or https:// URL with a host, "
+                          f"not {url!r}")
+    if parts.query or parts.fragment or (parts.path not in ("", "/") and not path_allowed):
+        raise ConfigError(f"PUBLISHER_{name}: no query or fragment, please ({url!r})")
+
+
+def _make_instance(instance_path: Path) -> None:
+    try:
+        instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"PUBLISHER_INSTANCE_PATH: cannot create {str(instance_path)!r}: "
+                          f"{exc.strerror or exc}") from None
+    if not os.access(instance_path, os.W_OK | os.X_OK):
+        raise ConfigError(f"PUBLISHER_INSTANCE_PATH: {str(instance_path)!r} is not writable")
+
+
 def _instance_secret(instance_path: Path) -> str:
     """A random key kept in the instance folder, so a default install survives restarts."""
-    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = instance_path / "secret_key"
     if key_file.exists():
         if key_file.stat().st_mode & 0o077:

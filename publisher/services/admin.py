@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +23,35 @@ def _admin_only(principal: Principal | None, what: str) -> None:
         raise Forbidden(f"hanya admin (PPID Utama) yang dapat {what}")
 
 
+#: NIP of a civil servant (PP 11/2017): 18 digits (birth date, appointment month, sex, number).
+NIP_DIGITS = 18
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _text(value: str, field: str, label: str, limit: int) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise Invalid(f"{label} paling panjang {limit} karakter", field=field)
+    if any(ord(c) < 32 for c in value):
+        raise Invalid(f"{label} tidak boleh berisi karakter kontrol", field=field)
+    return value
+
+
+def validate_person(full_name: str, nip: str, jabatan: str, email: str) -> tuple[str, ...]:
+    """The identity fields of a user, trimmed, or Invalid naming the field: one layer for the
+    CLI, the admin UI and the API."""
+    full_name = _text(full_name, "full_name", "nama lengkap", 200)
+    jabatan = _text(jabatan, "jabatan", "jabatan", 200)
+    nip = (nip or "").replace(" ", "").strip()
+    if nip and (len(nip) != NIP_DIGITS or not nip.isascii() or not nip.isdigit()):
+        raise Invalid(f"NIP harus {NIP_DIGITS} angka", field="nip")
+    email = _text(email, "email", "email", 200)
+    if email and not _EMAIL.match(email):
+        raise Invalid("alamat email tidak valid", field="email")
+    return full_name, nip, jabatan, email
+
+
 def create_opd(
     session: Session,
     principal: Principal | None,
@@ -35,9 +65,13 @@ def create_opd(
 ) -> Opd:
     """A new OPD (``principal`` None: the CLI acting as the system)."""
     _admin_only(principal, "menambah OPD")
-    name = (name or "").strip()
+    name = _text(name, "name", "nama OPD", 200)
     if not name:
         raise Invalid("nama OPD wajib diisi", field="name")
+    if not _COLOR.match(color or ""):
+        raise Invalid("warna harus berbentuk #rrggbb", field="color")
+    if slug is not None and len(slug) > 80:
+        raise Invalid("slug paling panjang 80 karakter", field="slug")
     try:
         validate_timezone(timezone)
     except ConfigError as exc:
@@ -84,6 +118,7 @@ def create_user(
                       field="username")
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise Invalid(f"kata sandi minimal {MIN_PASSWORD_LENGTH} karakter", field="password")
+    full_name, nip, jabatan, email = validate_person(full_name, nip, jabatan, email)
     if session.scalar(select(User.id).where(func.lower(User.username) == username)) is not None:
         raise Conflict(f"pengguna {username!r} sudah ada", field="username")
     user = User(username=username, password_hash=hash_password(password), full_name=full_name,
@@ -155,10 +190,11 @@ def create_token(
     if session.get(User, user_id) is None:
         raise NotFound(f"pengguna #{user_id} tidak ditemukan", field="user_id")
     token, prefix, digest = new_api_token()
-    row = ApiToken(user_id=user_id, name=name[:100], prefix=prefix, token_hash=digest)
+    name = _text(name, "name", "nama token", 100)
+    row = ApiToken(user_id=user_id, name=name, prefix=prefix, token_hash=digest)
     session.add(row)
     record(session, principal, "token.created",
-           detail={"user_id": user_id, "prefix": prefix, "name": name[:100]})
+           detail={"user_id": user_id, "prefix": prefix, "name": name})
     return row, token
 
 
