@@ -74,7 +74,7 @@ def toggle_active(user_id: int) -> Response:
     return redirect(url_for("ui_admin.index"))
 
 
-@bp.post("/pengguna/<int:user_id>/peran/<int:membership_id>/hapus")
+@bp.post("/pengguna/<id:user_id>/peran/<id:membership_id>/hapus")
 def remove_role(user_id: int, membership_id: int) -> Response:
     """Take a role away (all the user's sessions end)."""
     s, p = session_(), principal()
@@ -84,7 +84,7 @@ def remove_role(user_id: int, membership_id: int) -> Response:
     return redirect(url_for("ui_admin.index"))
 
 
-@bp.post("/pengguna/<int:user_id>/sesi/akhiri")
+@bp.post("/pengguna/<id:user_id>/sesi/akhiri")
 def end_sessions(user_id: int) -> Response:
     """End every session of a user (your own current one stays)."""
     s, p = session_(), principal()
