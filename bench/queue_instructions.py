@@ -39,7 +39,7 @@ def drain_once(n: int) -> int:
     """Seed ``n`` due no-op publications and drain them inside qsort; returns how many."""
     workdir = Path(tempfile.mkdtemp(prefix="publisher-instr-"))
     settings = Settings(instance_path=workdir, database_url=f"sqlite:///{workdir / 'b.db'}",
-                        secret_key="bench", allow_loopback=True, concurrency=32,
+                        secret_key="bench-secret-key-0001", allow_loopback=True, concurrency=32,
                         claim_batch=512, lease_seconds=300)
     settings.finish()
     db = Database(settings.database_url)

@@ -166,7 +166,8 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         settings = Settings(instance_path=workdir, database_url=fresh_database(backend, workdir),
-                            secret_key="bench", allow_loopback=True, concurrency=concurrency,
+                            secret_key="bench-secret-key-0001", allow_loopback=True,
+                            concurrency=concurrency,
                             claim_batch=512, lease_seconds=300)
         settings.finish()
         db = Database(settings.database_url)

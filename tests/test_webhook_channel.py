@@ -33,7 +33,8 @@ SECRET = new_signing_secret()
 
 def make_channel(url: str, tmp_path: Path, *, lookup_url: str = "", timeout: float = 2.0,
                  allow_loopback: bool = True) -> WebhookChannel:
-    settings = Settings(instance_path=tmp_path, database_url="sqlite://", secret_key="t",
+    settings = Settings(instance_path=tmp_path, database_url="sqlite://",
+                        secret_key="test-secret-key-0001",
                         allow_loopback=allow_loopback, http_timeout=timeout)
     info = ChannelInfo(id=1, opd_id=1, kind="webhook", name="CMS", status="active",
                        config={"url": url, "lookup_url": lookup_url},

@@ -205,7 +205,7 @@ def _change_password() -> bool:
     return False
 
 
-@bp.post("/akun/sesi/<int:session_id>/akhiri")
+@bp.post("/akun/sesi/<id:session_id>/akhiri")
 @login_required
 def end_session(session_id: int) -> Response:
     """End one of the user's other sessions (another browser, a lost phone)."""
