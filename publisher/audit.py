@@ -221,6 +221,8 @@ class VerifyResult:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     bad_seqs: list[int] = field(default_factory=list)
+    #: The stored hash at each seq asked for with ``hashes_at`` (checkpoints' heads).
+    hashes: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -228,9 +230,11 @@ class VerifyResult:
         return not self.problems
 
 
-def verify(conn: Connection | Session, progress: Any = None, state: bool = True) -> VerifyResult:
+def verify(conn: Connection | Session, progress: Any = None, state: bool = True,
+           hashes_at: frozenset[int] = frozenset()) -> VerifyResult:
     """Walk the chain in order and report every edited, deleted or moved event; with
-    ``state``, also every item or publication whose status changed without an event."""
+    ``state``, also every item or publication whose status changed without an event. The
+    hashes at the seqs in ``hashes_at`` are kept in the result, for checkpoints."""
     from .audit_state import StateReplay
 
     replay = StateReplay() if state else None
@@ -266,6 +270,8 @@ def verify(conn: Connection | Session, progress: Any = None, state: bool = True)
         result.checked += 1
         if replay is not None:
             replay.feed(row)
+        if seq in hashes_at:
+            result.hashes[seq] = row["hash"]
         if progress is not None:
             progress(1)
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()

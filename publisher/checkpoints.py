@@ -192,10 +192,23 @@ def write_checkpoint(settings: Settings, conn: Connection | Session) -> dict[str
     return checkpoint
 
 
+def head_seqs(checkpoints: Iterable[dict[str, Any]]) -> frozenset[int]:
+    """The head seqs the checkpoints name (what :func:`check` needs hashes for)."""
+    seqs = set()
+    for cp in checkpoints:
+        try:
+            seqs.add(int(cp["head_seq"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return frozenset(seqs)
+
+
 def check(conn: Connection | Session, public: Ed25519PublicKey,
-          checkpoints: Iterable[dict[str, Any]], source: str = "") -> list[str]:
+          checkpoints: Iterable[dict[str, Any]], source: str = "",
+          hashes: dict[int, str] | None = None) -> list[str]:
     """Check each checkpoint's signature, then the database chain against it; one problem per
-    checkpoint that no longer matches, naming it and why."""
+    checkpoint that no longer matches, naming it and why. ``hashes`` (seq → stored hash, from
+    the verify pass) saves a query per checkpoint."""
     problems: list[str] = []
     count, _, _ = _head(conn)
     actual = conn.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).first()
@@ -209,15 +222,19 @@ def check(conn: Connection | Session, public: Ed25519PublicKey,
         seq, want = int(cp["head_seq"]), str(cp["head_hash"])
         if seq == 0:
             continue
-        row = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
-        if row is None:
+        if hashes is not None:
+            stored = hashes.get(seq)
+        else:
+            row = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+            stored = row.hash if row is not None else None
+        if stored is None:
             if last_seq == 0:
                 problems.append(f"{name}: the log was wiped — no events, "
                                 f"the checkpoint has {cp['count']}")
             else:
                 problems.append(f"{name}: truncated — events after seq #{last_seq} missing "
                                 f"(the checkpoint has #{seq})")
-        elif row.hash != want:
+        elif stored != want:
             problems.append(f"{name}: chain recomputed, edited or an event inserted — "
                             f"hash at seq #{seq} differs from the signed head hash")
         elif max(count, last_seq) < int(cp["count"]):

@@ -491,10 +491,6 @@ def audit_verify(sources: tuple[str, ...], public_key: str | None) -> None:
     """Periksa rantai audit dan checkpoint bertanda tangan; keluar 1 dan sebutkan setiap
     peristiwa yang diubah, dihapus atau dipindah."""
     with _opened(migrate_schema=False) as runtime, runtime.db.read() as session:
-        total = audit.count(session)
-        with click.progressbar(length=total, label="Memeriksa log audit",
-                               file=sys.stderr) as bar:
-            result = audit.verify(session, progress=bar.update)
         try:
             public = (checkpoints.load_public(_read_key(public_key)) if public_key else
                       checkpoints.signing_key(runtime.settings).public_key())
@@ -503,8 +499,14 @@ def audit_verify(sources: tuple[str, ...], public_key: str | None) -> None:
                         checkpoints.read_all(runtime.settings))])
         except (checkpoints.CheckpointError, ValueError, OSError) as exc:
             raise UserError(f"checkpoint: {exc}") from None
+        wanted = frozenset().union(*(checkpoints.head_seqs(items) for _, items in loaded))
+        total = audit.count(session)
+        with click.progressbar(length=total, label="Memeriksa log audit",
+                               file=sys.stderr) as bar:
+            result = audit.verify(session, progress=bar.update, hashes_at=wanted)
         for source, items in loaded:
-            result.problems.extend(checkpoints.check(session, public, items, source))
+            result.problems.extend(
+                checkpoints.check(session, public, items, source, hashes=result.hashes))
         if result.ok:
             checkpoints.write_checkpoint(runtime.settings, session)
     if result.ok:
