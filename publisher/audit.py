@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Text, cast, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -102,6 +102,40 @@ def event_hash(row: Mapping[str, Any]) -> str:
 
 _AT = HASHED_FIELDS.index("at")
 _DETAIL = HASHED_FIELDS.index("detail")
+_SEQ = HASHED_FIELDS.index("seq")
+_PREV = HASHED_FIELDS.index("prev_hash")
+_ACTION = HASHED_FIELDS.index("action")
+_PUB = HASHED_FIELDS.index("publication_id")
+_ITEM = HASHED_FIELDS.index("item_id")
+_RESULT = HASHED_FIELDS.index("result")
+_HASH = len(HASHED_FIELDS)  # the stored hash follows the hashed fields in verify's select
+
+
+def _values_hash(values: list[Any]) -> str:
+    """:func:`event_hash` of a row given as its HASHED_FIELDS values (plus trailing columns),
+    detail already text."""
+    hashed = values[:_HASH]
+    at = hashed[_AT]
+    if isinstance(at, datetime):
+        hashed[_AT] = _iso_text(at)
+    if not isinstance(hashed[_DETAIL], str):
+        hashed[_DETAIL] = canonical_detail(hashed[_DETAIL])
+    return hashlib.sha256(_LIST_JSON.encode(hashed).encode()).hexdigest()
+
+
+def _recanonicalised_matches(values: list[Any], stored: str) -> bool:
+    """True when the detail text only differs from canonical JSON in form (a backend that
+    re-serialised it), not in content."""
+    detail = values[_DETAIL]
+    if not isinstance(detail, str):
+        return False
+    try:
+        again = canonical_detail(json.loads(detail or "{}"))
+    except (ValueError, TypeError):
+        return False
+    if again == detail:
+        return False
+    return _values_hash([*values[:_DETAIL], again, *values[_DETAIL + 1:]]) == stored
 
 
 @lru_cache(maxsize=256)
@@ -241,39 +275,50 @@ def verify(conn: Connection | Session, progress: Any = None, state: bool = True,
     result = VerifyResult()
     expected_seq = 1
     running = GENESIS
-    columns = [getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "hash")]
-    stream = conn.execute(
-        select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    # detail as its stored text: it was written canonical, so it is hashed as it is (no
+    # decode and re-encode per event); a row whose text is not canonical is re-checked below.
+    columns = [cast(AuditEvent.detail, Text).label("detail") if name == "detail"
+               else getattr(AuditEvent, name) for name in (*HASHED_FIELDS, "hash")]
+    core = conn.connection() if isinstance(conn, Session) else conn  # no ORM row loading
+    stream = core.execute(
+        select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=5000)
     )
+    pending = 0
     for record in stream:
-        row = record._asdict()
-        seq = int(row["seq"])
+        values = list(record)
+        seq, stored = int(values[_SEQ]), values[_HASH]
         if seq != expected_seq:
             missing = f"#{expected_seq}" if seq == expected_seq + 1 else (
                 f"#{expected_seq}–#{seq - 1}"
             )
             result.problems.append(f"event {missing} deleted: the chain jumps to #{seq}")
             result.bad_seqs.append(seq)
-        elif row["prev_hash"] != running:
+        elif values[_PREV] != running:
             result.problems.append(
                 f"event #{seq} does not follow event #{seq - 1}: "
                 "events were reordered or one before it was replaced"
             )
             result.bad_seqs.append(seq)
-        if event_hash(row) != row["hash"]:
+        if _values_hash(values) != stored and not _recanonicalised_matches(values, stored):
             result.problems.append(
-                f"event #{seq} was edited: its content ({row['action']}) no longer matches its hash"
+                f"event #{seq} was edited: its content ({values[_ACTION]}) no longer matches "
+                "its hash"
             )
             result.bad_seqs.append(seq)
-        running = row["hash"]
+        running = stored
         expected_seq = seq + 1
         result.checked += 1
         if replay is not None:
-            replay.feed(row)
+            replay.feed_values(values[_ACTION], values[_PUB], values[_ITEM], values[_RESULT],
+                               values[_DETAIL])
         if seq in hashes_at:
-            result.hashes[seq] = row["hash"]
-        if progress is not None:
-            progress(1)
+            result.hashes[seq] = stored
+        pending += 1
+        if progress is not None and pending == 1000:
+            progress(pending)
+            pending = 0
+    if progress is not None and pending:
+        progress(pending)
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     if head is not None and int(head.seq) >= expected_seq:
         result.problems.append(

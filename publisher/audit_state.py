@@ -51,23 +51,27 @@ class StateReplay:
 
     def feed(self, row: Mapping[str, Any]) -> None:
         """Apply one event (a mapping of audit_event columns)."""
-        action = str(row["action"])
-        pub_id, item_id = row["publication_id"], row["item_id"]
+        self.feed_values(row["action"], row["publication_id"], row["item_id"], row["result"],
+                         row["detail"])
+
+    def feed_values(self, action: str, pub_id: int | None, item_id: int | None, result: str,
+                    detail: Any) -> None:
+        """Apply one event given by the columns that matter (``detail`` as text or dict)."""
         if pub_id is not None and action.startswith("publication."):
-            status = row["result"] if row["result"] in _PUBLICATION_STATES else (
+            status = result if result in _PUBLICATION_STATES else (
                 _PUBLICATION_ACTIONS.get(action))
             if status is not None:
                 self.publications[int(pub_id)] = str(status)
         elif item_id is not None and action.startswith("item."):
             status = _ITEM_ACTIONS.get(action)
             if action == "item.updated":
-                status = _detail(row).get("status")
+                status = _detail(detail).get("status")
             if status in _ITEM_STATES:
                 self.items[int(item_id)] = str(status)
         bulk = _BULK.get(action)
         if bulk is not None:
             key, status = bulk
-            for value in _detail(row).get(key) or ():
+            for value in _detail(detail).get(key) or ():
                 self.publications[int(value)] = status
 
     def compare(self, conn: Connection | Session) -> list[str]:
@@ -96,8 +100,7 @@ class StateReplay:
         return problems
 
 
-def _detail(row: Mapping[str, Any]) -> dict[str, Any]:
-    detail = row["detail"]
+def _detail(detail: Any) -> dict[str, Any]:
     if isinstance(detail, str):
         detail = json.loads(detail or "{}")
     return detail if isinstance(detail, dict) else {}

@@ -106,3 +106,21 @@ def test_secrets_never_reach_the_audit_detail() -> None:
                           "Authorization": "Bearer z", "entry_key": "guid-1",
                           "nested": {"api_key": "k", "url": "https://x"}})
     assert detail == {"entry_key": "guid-1", "nested": {"url": "https://x"}}
+
+
+def test_detail_in_another_json_form_is_not_an_edit(make: Factory, runtime) -> None:  # type: ignore[no-untyped-def]
+    """A backend or dump/restore that re-serialises the detail JSON (spaces, key order) does
+    not change its content: only a changed value is an edit."""
+    _history(make)
+    with runtime.db.read() as s:
+        seq = s.scalars(select(AuditEvent.seq).where(
+            AuditEvent.action == "item.approved").order_by(AuditEvent.seq)).first()
+    _tamper(runtime, f"""UPDATE audit_event SET detail = '{{"jabatan": "approver", "nip": "198001012010011001", "comment": ""}}' WHERE seq = {seq}""")  # noqa: E501
+    with runtime.db.read() as s:
+        assert audit.verify(s).ok
+    with runtime.db.engine.begin() as conn:
+        conn.execute(text(f"""UPDATE audit_event SET detail = '{{"comment": "", "jabatan": "approver", "nip": "199901012020011001"}}' WHERE seq = {seq}"""))  # noqa: E501
+    with runtime.db.read() as s:
+        problems = audit.verify(s).problems
+    assert problems == [f"event #{seq} was edited: its content (item.approved) no longer "
+                        "matches its hash"]
