@@ -17,6 +17,7 @@ file's tail, sign, append with fsync) and states its share of a worker's time at
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -27,6 +28,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,8 +46,8 @@ EVENTS_PER_ITEM = 4
 
 
 def _events_for(actor: audit.Actor, item_id: int, pub_id: int, opd_id: int,
-                channel_id: int) -> list[dict[str, object]]:
-    common = {"opd_id": opd_id, "item_id": item_id, "category": "berkala"}
+                channel_id: int) -> list[dict[str, Any]]:
+    common: dict[str, Any] = {"opd_id": opd_id, "item_id": item_id, "category": "berkala"}
     return [
         audit.make_event(actor, "item.created", detail={"source": "bench"}, **common),
         audit.make_event(actor, "item.submitted", **common),
@@ -66,9 +68,8 @@ def seed(rt: Runtime, events: int, every: int) -> int:
     chunk = 5000
     actor = audit.Actor("user", "1", "Bench Operator", "editor")
     written = 0
-    next_checkpoint = every
-    with rt.db.read() as s:
-        base_events = audit.count(s)
+    key = checkpoints.signing_key(rt.settings)
+    checkpoint_file = checkpoints.checkpoint_path(rt.settings)
     done = last_item = 0
     while done < items:
         size = min(chunk, items - done)
@@ -78,22 +79,18 @@ def seed(rt: Runtime, events: int, every: int) -> int:
                               .where(Publication.item_id > last_item)
                               .order_by(Publication.item_id)).all()
         last_item = pairs[-1][0]
-        rows: list[dict[str, object]] = []
+        rows: list[dict[str, Any]] = []
         for item_id, pub_id in pairs:
             rows.extend(_events_for(actor, item_id, pub_id, opd_id, channel_id))
-        # append in slices ending exactly on checkpoint boundaries
-        position = 0
-        while position < len(rows):
-            total = base_events + written
-            take = min(len(rows) - position, max(1, next_checkpoint - total))
-            with rt.db.write_conn() as conn:
-                audit.append(conn, rows[position:position + take])
-            position += take
-            written += take
-            if base_events + written >= next_checkpoint:
-                with rt.db.read() as s:
-                    checkpoints.write_checkpoint(rt.settings, s)
-                next_checkpoint += every
+        with rt.db.write_conn() as conn:
+            audit.append(conn, rows)  # fills in each row's seq and hash
+        # the checkpoints the job would have signed at these heads (one file write per batch)
+        lines = [json.dumps(checkpoints.sign(key, int(r["seq"]), int(r["seq"]), str(r["hash"])),
+                            sort_keys=True, separators=(",", ":")) + "\n"
+                 for r in rows if int(r["seq"]) % every == 0]
+        with checkpoint_file.open("a") as out:
+            out.writelines(lines)
+        written += len(rows)
         done += size
         print(f"\r  seeded {written:,} events", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)

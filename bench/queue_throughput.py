@@ -33,8 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._seed import seed_opd_and_channel, seed_publications
 from publisher import channels
 from publisher.channels.base import Channel, Payload, Receipt, RenderContext
+from publisher.checkpoints import JOB_SECONDS as CHECKPOINT_SECONDS
 from publisher.config import Settings
 from publisher.db import Database
+from publisher.jobs import checkpoint_audit
 from publisher.migrate import upgrade
 from publisher.models import AuditEvent, Publication, PublicationStatus
 from publisher.runtime import Runtime
@@ -161,7 +163,7 @@ def start_workers(settings: Settings, processes: int, concurrency: int) -> list[
 
 def run(
     backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any],
-    processes: int = 1,
+    processes: int = 1, checkpoint_seconds: float | None = None,
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -190,6 +192,9 @@ def run(
         children = []
         if processes == 1:
             worker = Worker(rt, "bench-worker")
+            if checkpoint_seconds:  # the audit checkpoint job, far more often than in service
+                worker.add_periodic("audit-checkpoint", lambda: checkpoint_audit(rt),
+                                    checkpoint_seconds)
             worker.start()
         else:
             children = start_workers(settings, processes, concurrency)
@@ -258,6 +263,22 @@ def repeated(label: str, times: int, once: Any) -> list[float]:
     return rates
 
 
+def checkpoint_cost(n: int, times: int, seconds: float) -> None:
+    """No-op runs without and with the checkpoint writer, alternating (this VM drifts)."""
+    plain: list[float] = []
+    with_job: list[float] = []
+    for i in range(times):
+        for rates, every, label in ((plain, None, "no-op, sqlite"),
+                                    (with_job, seconds, f"no-op + checkpoint/{seconds:g} s")):
+            r = run("sqlite", "noop", n, 32, {}, checkpoint_seconds=every)
+            show(f"{label} #{i + 1}", r)
+            rates.append(r["per_second"])
+    a, b = statistics.median(plain), statistics.median(with_job)
+    print(f"median without {a:.0f}/s, with the checkpoint job every {seconds:g} s {b:.0f}/s: "
+          f"{(a - b) / a * 100:+.1f} % (in service it runs every "
+          f"{CHECKPOINT_SECONDS:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=10_000)
@@ -265,10 +286,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-noop", action="store_true")
+    parser.add_argument("--checkpoint-seconds", type=float, default=None,
+                        help="only the no-op case on SQLite, alternating runs without and with "
+                             "the audit checkpoint job every this many seconds")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
           f"{interpreter_speed():.1f} M loop iterations/s (same VM kind, different days: "
           "compare figures only at a similar speed)")
+    if args.checkpoint_seconds:
+        checkpoint_cost(args.n, args.repeat, args.checkpoint_seconds)
+        return
     backends = ["sqlite"]
     if os.environ.get("PUBLISHER_BENCH_POSTGRES_URL"):
         backends.append("postgresql")

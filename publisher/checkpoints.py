@@ -13,7 +13,8 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -192,52 +193,90 @@ def write_checkpoint(settings: Settings, conn: Connection | Session) -> dict[str
     return checkpoint
 
 
-def head_seqs(checkpoints: Iterable[dict[str, Any]]) -> frozenset[int]:
-    """The head seqs the checkpoints name (what :func:`check` needs hashes for)."""
-    seqs = set()
-    for cp in checkpoints:
-        try:
-            seqs.add(int(cp["head_seq"]))
-        except (KeyError, TypeError, ValueError):
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A checkpoint as verify needs it (a few dozen bytes, not a parsed dict): its place in
+    its source, its head and count; ``head_hash`` None when its signature is bad."""
+
+    index: int
+    head_seq: int
+    count: int
+    time: str
+    head_hash: str | None
+
+
+def iter_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Checkpoints from JSON lines, one at a time (a JSON list works too, read whole)."""
+    buffered = iter(lines)
+    for line in buffered:
+        stripped = line.strip()
+        if not stripped:
             continue
-    return frozenset(seqs)
+        if stripped.startswith("["):
+            yield from parse_lines(stripped + "".join(buffered))
+            return
+        try:
+            record = json.loads(stripped)
+        except ValueError as exc:
+            raise CheckpointError(f"a checkpoint line is not JSON: {exc}") from None
+        if not isinstance(record, dict):
+            raise CheckpointError("a checkpoint line is not a JSON object")
+        yield record
 
 
-def check(conn: Connection | Session, public: Ed25519PublicKey,
-          checkpoints: Iterable[dict[str, Any]], source: str = "",
+def verified(public: Ed25519PublicKey, records: Iterable[dict[str, Any]]) -> list[Signed]:
+    """Each checkpoint's signature checked now, kept in the compact form."""
+    kept = []
+    for index, record in enumerate(records, start=1):
+        good = signature_ok(public, record)
+        try:
+            head_seq, count = int(record["head_seq"]), int(record["count"])
+        except (KeyError, TypeError, ValueError):
+            head_seq, count, good = -1, -1, False
+        kept.append(Signed(index, head_seq, count, str(record.get("time", "")),
+                           str(record["head_hash"]) if good else None))
+    return kept
+
+
+def head_seqs(signed: Iterable[Signed]) -> frozenset[int]:
+    """The head seqs of the well-signed checkpoints (what :func:`check` needs hashes for)."""
+    return frozenset(cp.head_seq for cp in signed if cp.head_hash is not None)
+
+
+def check(conn: Connection | Session, signed: Iterable[Signed], source: str = "",
           hashes: dict[int, str] | None = None) -> list[str]:
-    """Check each checkpoint's signature, then the database chain against it; one problem per
-    checkpoint that no longer matches, naming it and why. ``hashes`` (seq → stored hash, from
-    the verify pass) saves a query per checkpoint."""
+    """Check the database chain against each verified checkpoint; one problem per checkpoint
+    that no longer matches, naming it and why. ``hashes`` (seq → stored hash, from the verify
+    pass) saves a query per checkpoint."""
     problems: list[str] = []
     count, _, _ = _head(conn)
     actual = conn.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).first()
     last_seq = int(actual.seq) if actual is not None else 0
-    for index, cp in enumerate(checkpoints, start=1):
-        name = f"checkpoint {index}{' of ' + source if source else ''} " \
-               f"(#{cp.get('head_seq')}, {cp.get('time')})"
-        if not signature_ok(public, cp):
+    for cp in signed:
+        name = f"checkpoint {cp.index}{' of ' + source if source else ''} " \
+               f"(#{cp.head_seq}, {cp.time})"
+        if cp.head_hash is None:
             problems.append(f"{name}: bad signature — checkpoint refused (not signed by this key)")
             continue
-        seq, want = int(cp["head_seq"]), str(cp["head_hash"])
-        if seq == 0:
+        if cp.head_seq == 0:
             continue
         if hashes is not None:
-            stored = hashes.get(seq)
+            stored = hashes.get(cp.head_seq)
         else:
-            row = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+            row = conn.execute(select(AuditEvent.hash)
+                               .where(AuditEvent.seq == cp.head_seq)).first()
             stored = row.hash if row is not None else None
         if stored is None:
             if last_seq == 0:
                 problems.append(f"{name}: the log was wiped — no events, "
-                                f"the checkpoint has {cp['count']}")
+                                f"the checkpoint has {cp.count}")
             else:
                 problems.append(f"{name}: truncated — events after seq #{last_seq} missing "
-                                f"(the checkpoint has #{seq})")
-        elif stored != want:
+                                f"(the checkpoint has #{cp.head_seq})")
+        elif stored != cp.head_hash:
             problems.append(f"{name}: chain recomputed, edited or an event inserted — "
-                            f"hash at seq #{seq} differs from the signed head hash")
-        elif max(count, last_seq) < int(cp["count"]):
+                            f"hash at seq #{cp.head_seq} differs from the signed head hash")
+        elif max(count, last_seq) < cp.count:
             problems.append(f"{name}: the log has {max(count, last_seq)} events, "
-                            f"fewer than the signed count {cp['count']}")
+                            f"fewer than the signed count {cp.count}")
     return problems

@@ -494,19 +494,19 @@ def audit_verify(sources: tuple[str, ...], public_key: str | None) -> None:
         try:
             public = (checkpoints.load_public(_read_key(public_key)) if public_key else
                       checkpoints.signing_key(runtime.settings).public_key())
-            loaded = ([(src, _load_checkpoints(src)) for src in sources] if sources else
-                      [(str(checkpoints.checkpoint_path(runtime.settings)),
-                        checkpoints.read_all(runtime.settings))])
+            named = sources or (str(checkpoints.checkpoint_path(runtime.settings)),)
+            loaded = [(src, checkpoints.verified(public, _load_checkpoints(src, bool(sources))))
+                      for src in named]
         except (checkpoints.CheckpointError, ValueError, OSError) as exc:
             raise UserError(f"checkpoint: {exc}") from None
-        wanted = frozenset().union(*(checkpoints.head_seqs(items) for _, items in loaded))
+        wanted = frozenset().union(*(checkpoints.head_seqs(signed) for _, signed in loaded))
         total = audit.count(session)
         with click.progressbar(length=total, label="Memeriksa log audit",
                                file=sys.stderr) as bar:
             result = audit.verify(session, progress=bar.update, hashes_at=wanted)
-        for source, items in loaded:
+        for source, signed in loaded:
             result.problems.extend(
-                checkpoints.check(session, public, items, source, hashes=result.hashes))
+                checkpoints.check(session, signed, source, hashes=result.hashes))
         if result.ok:
             checkpoints.write_checkpoint(runtime.settings, session)
     if result.ok:
@@ -524,15 +524,21 @@ def _read_key(value: str) -> str:
     return path.read_text() if path.is_file() else value
 
 
-def _load_checkpoints(source: str) -> list[dict[str, Any]]:
+def _load_checkpoints(source: str, given: bool) -> Iterator[dict[str, Any]]:
+    """Checkpoint records from a URL or a file, streamed (the instance file may be absent)."""
     if source.startswith(("http://", "https://")):
         try:
             response = requests.get(source, params={"format": "jsonl"}, timeout=30)
             response.raise_for_status()
         except requests.RequestException as exc:
             raise UserError(f"checkpoint {source}: {exc}") from None
-        return checkpoints.parse_lines(response.text)
-    return checkpoints.parse_lines(Path(source).read_text())
+        yield from checkpoints.iter_records(response.text.splitlines())
+        return
+    path = Path(source)
+    if not given and not path.exists():
+        return
+    with path.open(encoding="utf-8") as lines:
+        yield from checkpoints.iter_records(lines)
 
 
 @audit_group.command("public-key")
