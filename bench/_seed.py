@@ -1,4 +1,5 @@
-"""Fast seeding for benchmarks: Core bulk inserts of items and publications."""
+"""Fast seeding for benchmarks: Core bulk inserts of items and publications, with the audit
+events the software writes for them (so ``publisher audit verify`` finds state and log agree)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from publisher import audit
 from publisher.models import Item, ItemStatus, Publication, PublicationStatus
 from publisher.runtime import Runtime
 from publisher.services import admin, channels
@@ -34,7 +36,8 @@ def seed_opd_and_channel(
 
 def seed_publications(rt: Runtime, opd_id: int, channel_id: int, n: int, due_at: datetime,
                       chunk: int = 2000) -> None:
-    """``n`` approved items, each with one publication due at ``due_at``."""
+    """``n`` approved items, each with one publication due at ``due_at``, and their events."""
+    actor = audit.Actor.system("bench-seed")
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
         with rt.db.write_conn() as conn:
@@ -54,10 +57,20 @@ def seed_publications(rt: Runtime, opd_id: int, channel_id: int, n: int, due_at:
                     "exemption_basis": "", "review_comment": "", "source_ref": "",
                 })
             ids = [r.id for r in conn.execute(insert(Item).returning(Item.id), rows)]
-            conn.execute(insert(Publication), [
+            pairs = [tuple(r) for r in conn.execute(
+                insert(Publication).returning(Publication.item_id, Publication.id), [
                 {"item_id": item_id, "channel_id": channel_id, "opd_id": opd_id,
                  "status": PublicationStatus.SCHEDULED, "priority": 0, "due_at": due_at,
                  "attempts": 0, "needs_reconcile": False, "fingerprint": f"pub-{item_id}",
                  "sent_hash": "", "created_at": due_at, "updated_at": due_at}
                 for item_id in ids
-            ])
+            ])]
+            events = []
+            for item_id, pub_id in pairs:
+                events.append(audit.make_event(actor, "item.approved", at=due_at, opd_id=opd_id,
+                                               item_id=item_id, category="berkala"))
+                events.append(audit.make_event(
+                    actor, "publication.scheduled", at=due_at, opd_id=opd_id, item_id=item_id,
+                    publication_id=pub_id, channel_id=channel_id,
+                    result=PublicationStatus.SCHEDULED))
+            audit.append(conn, events)

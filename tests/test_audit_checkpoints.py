@@ -20,6 +20,7 @@ from publisher import audit, checkpoints
 from publisher.models import AuditEvent, Role
 
 from .factories import Factory
+from .tampering import unguarded
 from .test_audit_tamper import _history
 
 
@@ -41,15 +42,6 @@ def _cli(runtime, *args: str) -> subprocess.CompletedProcess[str]:  # type: igno
                           capture_output=True, text=True, timeout=120)
 
 
-def _unguard(conn: Any) -> None:
-    """Drop the append-only triggers, as someone with the database file could."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_update")
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_delete")
-    else:
-        conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
-
-
 def _rows(runtime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     columns = [getattr(AuditEvent, n) for n in (*audit.HASHED_FIELDS, "hash")]
     with runtime.db.read() as s:
@@ -61,8 +53,7 @@ def _rewrite_from(runtime, seq: int, rows: list[dict[str, Any]]) -> None:  # typ
     chain and the head row are consistent again."""
     before = [r for r in _rows(runtime) if r["seq"] < seq]
     head = (before[-1]["seq"], before[-1]["hash"]) if before else (0, audit.GENESIS)
-    with runtime.db.engine.begin() as conn:
-        _unguard(conn)
+    with runtime.db.engine.begin() as conn, unguarded(conn):
         conn.execute(text("DELETE FROM audit_event WHERE seq >= :s"), {"s": seq})
         conn.execute(text("UPDATE audit_head SET seq = :q, hash = :h WHERE id = 1"),
                      {"q": head[0], "h": head[1]})

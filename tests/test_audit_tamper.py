@@ -14,6 +14,7 @@ from publisher import audit
 from publisher.models import AuditEvent, Role
 
 from .factories import Factory
+from .tampering import unguarded
 
 
 def _history(make: Factory) -> None:
@@ -36,12 +37,7 @@ def _verify_cli(runtime) -> subprocess.CompletedProcess[str]:  # type: ignore[no
 
 def _tamper(runtime, sql: str) -> None:  # type: ignore[no-untyped-def]
     """Change the log behind the application's back, past the append-only triggers."""
-    with runtime.db.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER audit_event_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_event_no_delete")
-        else:
-            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+    with runtime.db.engine.begin() as conn, unguarded(conn):
         conn.execute(text(sql))
 
 
@@ -82,7 +78,7 @@ def test_deleted_and_reordered_events_are_named(make: Factory, runtime) -> None:
     assert any("#5 deleted" in p for p in result.problems)
 
     # swap the contents of two events (hashes and all), keeping their numbers
-    with runtime.db.engine.begin() as conn:
+    with runtime.db.engine.begin() as conn, unguarded(conn):
         conn.execute(text("UPDATE audit_event SET seq = -7 WHERE seq = 7"))
         conn.execute(text("UPDATE audit_event SET seq = 7 WHERE seq = 8"))
         conn.execute(text("UPDATE audit_event SET seq = 8 WHERE seq = -7"))
@@ -118,7 +114,7 @@ def test_detail_in_another_json_form_is_not_an_edit(make: Factory, runtime) -> N
     _tamper(runtime, f"""UPDATE audit_event SET detail = '{{"jabatan": "approver", "nip": "198001012010011001", "comment": ""}}' WHERE seq = {seq}""")  # noqa: E501
     with runtime.db.read() as s:
         assert audit.verify(s).ok
-    with runtime.db.engine.begin() as conn:
+    with runtime.db.engine.begin() as conn, unguarded(conn):
         conn.execute(text(f"""UPDATE audit_event SET detail = '{{"comment": "", "jabatan": "approver", "nip": "199901012020011001"}}' WHERE seq = {seq}"""))  # noqa: E501
     with runtime.db.read() as s:
         problems = audit.verify(s).problems
