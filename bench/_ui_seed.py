@@ -112,7 +112,8 @@ def seed_items(rt: Runtime, seeded: Seeded, n_items: int, n_pubs: int,
             user_rows[u.username] = u.id
     for start in range(0, n_items, chunk):
         size = min(chunk, n_items - start)
-        items, plans = [], []
+        items: list[dict[str, Any]] = []
+        plans = []
         for i in range(start, start + size):
             opd_index = i % len(seeded.opd_ids)
             opd_id = seeded.opd_ids[opd_index]

@@ -32,7 +32,7 @@ from publisher.config import Settings
 from publisher.db import Base, Database
 from publisher.feeds import poll_due_feeds
 from publisher.migrate import upgrade
-from publisher.models import FeedEntrySeen, FeedSource, Item
+from publisher.models import FeedSource, Item
 from publisher.runtime import Runtime
 from publisher.timeutil import utcnow
 
@@ -142,8 +142,8 @@ def main() -> int:
         settings.finish()
         db = Database(settings.database_url)
         upgrade(db)
-        Base.metadata.create_all(db.engine, tables=[FeedSource.__table__,
-                                                    FeedEntrySeen.__table__])
+        Base.metadata.create_all(db.engine, tables=[Base.metadata.tables["feed_source"],
+                                                    Base.metadata.tables["feed_entry_seen"]])
         rt = Runtime(settings, db)
         setup(rt, port, args.feeds)
         backend = db.dialect
