@@ -35,8 +35,9 @@ def seed_opd_and_channel(
 
 
 def seed_publications(rt: Runtime, opd_id: int, channel_id: int, n: int, due_at: datetime,
-                      chunk: int = 2000) -> None:
-    """``n`` approved items, each with one publication due at ``due_at``, and their events."""
+                      chunk: int = 2000, events: bool = True) -> None:
+    """``n`` approved items, each with one publication due at ``due_at``; with ``events``,
+    the audit events approving and scheduling them (without, the caller writes its own)."""
     actor = audit.Actor.system("bench-seed")
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
@@ -65,12 +66,14 @@ def seed_publications(rt: Runtime, opd_id: int, channel_id: int, n: int, due_at:
                  "sent_hash": "", "created_at": due_at, "updated_at": due_at}
                 for item_id in ids
             ])]
-            events = []
+            if not events:
+                continue
+            log = []
             for item_id, pub_id in pairs:
-                events.append(audit.make_event(actor, "item.approved", at=due_at, opd_id=opd_id,
-                                               item_id=item_id, category="berkala"))
-                events.append(audit.make_event(
+                log.append(audit.make_event(actor, "item.approved", at=due_at, opd_id=opd_id,
+                                            item_id=item_id, category="berkala"))
+                log.append(audit.make_event(
                     actor, "publication.scheduled", at=due_at, opd_id=opd_id, item_id=item_id,
                     publication_id=pub_id, channel_id=channel_id,
                     result=PublicationStatus.SCHEDULED))
-            audit.append(conn, events)
+            audit.append(conn, log)

@@ -73,7 +73,7 @@ def seed(rt: Runtime, events: int, every: int) -> int:
     done = last_item = 0
     while done < items:
         size = min(chunk, items - done)
-        seed_publications(rt, opd_id, channel_id, size, due, chunk=size)
+        seed_publications(rt, opd_id, channel_id, size, due, chunk=size, events=False)
         with rt.db.read() as s:
             pairs = s.execute(select(Publication.item_id, Publication.id)
                               .where(Publication.item_id > last_item)
