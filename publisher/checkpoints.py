@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -250,8 +250,8 @@ def check(conn: Connection | Session, signed: Iterable[Signed], source: str = ""
     pass) saves a query per checkpoint."""
     problems: list[str] = []
     count, _, _ = _head(conn)
-    actual = conn.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).first()
-    last_seq = int(actual.seq) if actual is not None else 0
+    # max(), not ORDER BY ... first(): an ORM result buffers every row it could return.
+    last_seq = int(conn.execute(select(func.max(AuditEvent.seq))).scalar() or 0)
     for cp in signed:
         name = f"checkpoint {cp.index}{' of ' + source if source else ''} " \
                f"(#{cp.head_seq}, {cp.time})"

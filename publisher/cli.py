@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import requests
@@ -24,14 +24,15 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, Prog
 from . import __version__, audit, checkpoints, migrate
 from .access import Principal
 from .config import ConfigError, Settings, validate_host
-from .jobs import make_worker
 from .models import GLOBAL_ROLES, Opd, Role, User
 from .runtime import Runtime
-from .scheduler import Worker
 from .security import MIN_PASSWORD_LENGTH, hash_password, new_password
 from .services import admin
 from .services.auditing import record
 from .services.errors import Invalid, NotFound, ServiceError
+
+if TYPE_CHECKING:
+    from .scheduler import Worker
 
 log = logging.getLogger("publisher.cli")
 
@@ -283,7 +284,7 @@ def run(host: str | None, port: int | None, threads: int, grace: float, demo: bo
         if demo:
             _seed_demo(runtime)
         settings = runtime.settings
-        _serve(runtime, settings.host, settings.port, threads, make_worker(runtime), grace)
+        _serve(runtime, settings.host, settings.port, threads, _make_worker(runtime), grace)
 
 
 @cli.command()
@@ -303,7 +304,15 @@ def web(host: str | None, port: int | None, threads: int) -> None:
 def worker(grace: float) -> None:
     """Hanya penjadwal; sebanyak apa pun dapat berjalan pada satu PostgreSQL."""
     with _opened() as runtime:
-        _work_until_signal(make_worker(runtime), grace)
+        _work_until_signal(_make_worker(runtime), grace)
+
+
+def _make_worker(runtime: Runtime) -> Worker:
+    # Imported here: the jobs pull in the API and image stack, which commands such as
+    # ``audit verify`` do not need (about 30 MB of a short-lived process).
+    from .jobs import make_worker
+
+    return make_worker(runtime)
 
 
 def _seed_demo(runtime: Runtime) -> None:
