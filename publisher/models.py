@@ -272,6 +272,10 @@ class Item(Base):
     exemption_basis: Mapped[str] = mapped_column(Text, default="")
     exemption_until: Mapped[date | None] = mapped_column(Date)
     link: Mapped[str] = mapped_column(String(1000), default="")
+    #: The DIK entry that exempts this item (it is then dikecualikan), or — with
+    #: ``dik_redacted`` — the entry this item is the blacked-out version of (dibuka sebagian).
+    dik_entry_id: Mapped[int | None] = mapped_column(ForeignKey("dik_entry.id"), index=True)
+    dik_redacted: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default=ItemStatus.DRAFT, index=True)
     schedule_mode: Mapped[str] = mapped_column(String(20), default=ScheduleMode.NOW)
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -294,6 +298,7 @@ class Item(Base):
     media: Mapped[list[Media]] = relationship(
         back_populates="item", order_by="Media.position", lazy="selectin"
     )
+    dik_entry: Mapped[DikEntry | None] = relationship()
 
 
 
@@ -528,3 +533,143 @@ class FeedEntrySeen(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: The item made from it (None: recorded at seeding, or skipped).
     item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id", ondelete="SET NULL"))
+
+
+# --- Daftar Informasi yang Dikecualikan (DIK) ------------------------------------------------
+
+
+class DikStatus(StrEnum):
+    """Where a DIK entry stands. An entry takes effect only once a version is approved."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for the atasan PPID's pengesahan
+    RETURNED = "returned"  # sent back with a comment
+    IN_FORCE = "berlaku"  # approved, concluded ditutup or dibuka sebagian
+    OPENED = "dibuka"  # approved test concluded dibuka, or reopened at a review
+    ENDED = "berakhir"  # the exemption period is over
+
+
+#: Entries whose information must not go out (an entry in preparation counts: it was made
+#: because someone holds the information to be exempt).
+DIK_BLOCKING = (DikStatus.DRAFT, DikStatus.SUBMITTED, DikStatus.RETURNED, DikStatus.IN_FORCE)
+
+
+class DikVersionStatus(StrEnum):
+    """A version of the uji konsekuensi: drafted, signed, approved, then superseded."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    SUPERSEDED = "superseded"
+
+
+class DikConclusion(StrEnum):
+    """The conclusion of an uji konsekuensi (Perki 1/2021)."""
+
+    CLOSED = "ditutup"
+    OPEN = "dibuka"
+    PARTIAL = "dibuka_sebagian"  # opened with the exempt parts blacked out
+
+
+class DikEntry(Base):
+    """One kind of exempted information of an OPD; its content lives in versions."""
+
+    __tablename__ = "dik_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DikStatus.DRAFT, index=True)
+    #: The version in force (approved); None until the first pengesahan.
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+    #: The newest version (the one being drafted or signed when above approved_version).
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The approved version's conclusion (read by the sender's check before each send).
+    conclusion: Mapped[str | None] = mapped_column(String(20))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    opd: Mapped[Opd] = relationship()
+    versions: Mapped[list[DikVersion]] = relationship(
+        back_populates="entry", order_by="DikVersion.version", lazy="selectin")
+
+
+class DikVersion(Base):
+    """One uji konsekuensi of an entry, as the Perki 1/2021 sheet has it. Never overwritten
+    once submitted: a re-test is a new version."""
+
+    __tablename__ = "dik_version"
+    __table_args__ = (UniqueConstraint("entry_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("dik_entry.id", ondelete="CASCADE"),
+                                          index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=DikVersionStatus.DRAFT)
+    # the information
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    documents: Mapped[str] = mapped_column(Text, default="")
+    article: Mapped[str] = mapped_column(String(1))  # Pasal 17 letter a–j
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    holder_unit: Mapped[str] = mapped_column(String(300), default="")
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    until_event: Mapped[str] = mapped_column(String(300), default="")
+    review_date: Mapped[date | None] = mapped_column(Date)
+    # the test
+    harm: Mapped[str] = mapped_column(Text, default="")
+    public_interest: Mapped[str] = mapped_column(Text, default="")
+    weighing: Mapped[str] = mapped_column(Text, default="")
+    conclusion: Mapped[str] = mapped_column(String(20), default=DikConclusion.CLOSED)
+    members: Mapped[list[str]] = mapped_column(JSON, default=list)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    test_date: Mapped[date | None] = mapped_column(Date)
+    # the signature chain (names, NIP and jabatan copied when signed)
+    drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approver: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    return_comment: Mapped[str] = mapped_column(Text, default="")
+    number: Mapped[str] = mapped_column(String(100), default="")  # nomor berita acara
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    entry: Mapped[DikEntry] = relationship(back_populates="versions")
+
+
+class Designation(Base):
+    """Who holds an office an OPD's documents name: the atasan PPID (Kepala OPD; for the Pemda
+    itself the Sekda), who approves its DIK entries."""
+
+    __tablename__ = "official_designation"
+    __table_args__ = (UniqueConstraint("opd_id", "office"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opd.id"))
+    office: Mapped[str] = mapped_column(String(30))  # "atasan_ppid"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    nip: Mapped[str] = mapped_column(String(30))
+    jabatan: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class DayOff(Base):
+    """A Pemda's own day off (Hari Jadi, a local holiday) or, with ``working``, a day worked
+    that would be off; read by :mod:`publisher.workdays` with the national calendar."""
+
+    __tablename__ = "day_off"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    working: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -155,6 +155,9 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "retry_cap_seconds": 0.5,
         "http_timeout": 5.0,
         "lease_seconds": 30,
+        # Nothing listens on port 9: a test that forgets its fake Graph server fails there
+        # instead of sending traffic to Meta.
+        "graph_url": "http://127.0.0.1:9",
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]

@@ -20,11 +20,13 @@ from sqlalchemy import Connection, and_, select, text, update
 
 from .. import audit
 from ..db import Database
+from ..dik_rules import dik_allows
 from ..models import (
     CLAIMABLE_SQL,
     Category,
     Channel,
     ChannelStatus,
+    DikStatus,
     Item,
     Opd,
     Publication,
@@ -66,6 +68,7 @@ _ITEM_COLUMNS = (
     Item.id, Item.opd_id, Item.slug, Item.title, Item.body_html, Item.summary, Item.category,
     Item.link, Item.version, Item.content_hash, Item.official_unit, Item.responsible,
     Item.made_at, Item.made_place, Item.info_formats, Item.retention, Item.created_at,
+    Item.dik_entry_id, Item.dik_redacted,
 )
 _OPD_COLUMNS = (Opd.id, Opd.name, Opd.slug, Opd.timezone, Opd.color)
 _CHANNEL_COLUMNS = (
@@ -152,7 +155,21 @@ def _items(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
         item["made_at"] = rawsql.from_db_date(item["made_at"])
         item["created_at"] = rawsql.from_db_datetime(item["created_at"])
         item["info_formats"] = rawsql.from_db_json(item["info_formats"]) or []
+        item["dik_redacted"] = bool(item["dik_redacted"])
+        item["dik_status"] = item["dik_conclusion"] = None
+    linked = sorted({i["dik_entry_id"] for i in items.values() if i["dik_entry_id"]})
+    if linked:  # the sender's check reads the DIK itself, not only the item's category
+        entries = _rows_by_id(conn, _DIK_SQL, ("id", "status", "conclusion"), linked)
+        for item in items.values():
+            entry = entries.get(item["dik_entry_id"])
+            if item["dik_entry_id"]:
+                # a vanished entry blocks as one in preparation would
+                item["dik_status"] = entry["status"] if entry else DikStatus.DRAFT
+                item["dik_conclusion"] = entry["conclusion"] if entry else None
     return items
+
+
+_DIK_SQL = "SELECT id, status, conclusion FROM dik_entry WHERE id IN ({ids})"
 
 
 _OPD_NAMES = tuple(c.key for c in _OPD_COLUMNS)
@@ -216,12 +233,16 @@ def _gate(
     held: list[tuple[int, str]] = []
     events = []
     for c in claimed:
-        if c.item["category"] == Category.DIKECUALIKAN:
+        dik_ok = dik_allows(c.item["dik_status"], c.item["dik_conclusion"],
+                            c.item["dik_redacted"])
+        if c.item["category"] == Category.DIKECUALIKAN or not dik_ok:
             blocked.append(c.id)
+            check = {"dik_check": "dikecualikan", "attempt": c.attempts}
+            if c.item["dik_entry_id"]:
+                check.update(dik_entry_id=c.item["dik_entry_id"], dik_status=c.item["dik_status"])
             events.append(audit.make_event(
                 actor, "publication.blocked", at=now, result="blocked",
-                error="Informasi dikecualikan: pengiriman diblokir",
-                detail={"dik_check": "dikecualikan", "attempt": c.attempts},
+                error="Informasi dikecualikan: pengiriman diblokir", detail=check,
                 **c.audit_fields(),
             ))
         elif c.channel["status"] != ChannelStatus.ACTIVE:

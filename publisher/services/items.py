@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Principal
 from ..config import ConfigError, validate_timezone
+from ..dik_rules import dik_allows
 from ..models import (
     CANCELLABLE,
     EXEMPTION_ARTICLES,
@@ -170,7 +171,12 @@ def _date(value: Any, field: str) -> date | None:
 
 def _check_exemption(item: Item) -> None:
     if item.category != Category.DIKECUALIKAN:
+        if item.dik_entry_id is not None and not item.dik_redacted:
+            raise Invalid("informasi ini dikecualikan oleh entri DIK: reklasifikasi lewat "
+                          "DIK, bukan dengan mengubah kategori", field="category")
         return
+    if item.dik_entry_id is not None and not item.dik_redacted:
+        return  # the entry is the basis, its period may end with an event
     if item.exemption_article not in EXEMPTION_ARTICLES:
         raise Invalid(
             "informasi dikecualikan wajib menyebut huruf Pasal 17 UU 14/2008 (a–j)",
@@ -183,12 +189,20 @@ def _check_exemption(item: Item) -> None:
 
 
 def refuse_exempt(item: Item, doing: str) -> None:
-    """Raise ExemptInformation when ``item`` is dikecualikan."""
+    """Raise ExemptInformation when ``item`` is dikecualikan, or the DIK entry it points at
+    does not let it out (see :func:`publisher.dik_rules.dik_allows`)."""
     if item.category == Category.DIKECUALIKAN:
         raise ExemptInformation(
             f"informasi dikecualikan (Pasal 17 huruf {item.exemption_article}) tidak boleh "
             f"{doing}",
             field="category",
+        )
+    entry = item.dik_entry
+    if entry is not None and not dik_allows(entry.status, entry.conclusion, item.dik_redacted):
+        raise ExemptInformation(
+            f"informasi ini tertaut ke entri DIK #{entry.id} ({entry.status}) dan tidak boleh "
+            f"{doing}",
+            field="dik_entry_id",
         )
 
 

@@ -8,6 +8,7 @@ request accepted fails the test. SQLite only, to keep the suite fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from ..factories import Factory
+from ..graph_server import GraphServer
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -57,7 +59,19 @@ _CHECKS: dict[str, Any] = {"additional_checks": [accepts_schema_valid_data],
 
 
 @pytest.fixture()
-def schema(app: Any, make: Factory) -> OpenApiSchema:
+def graph(runtime: Any) -> Iterator[GraphServer]:
+    """Meta's Graph API on 127.0.0.1: generated tokens get its real refusal (a 422 naming
+    ``token``), not a 503 for an unreachable Meta."""
+    server = GraphServer()
+    runtime.settings.graph_url = server.url
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture()
+def schema(app: Any, make: Factory, graph: GraphServer) -> OpenApiSchema:
     make.opd("Dinas Komunikasi dan Informatika", slug="kominfo")
     token = make.admin().auth["Authorization"]
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
