@@ -132,6 +132,8 @@ class Opd(Base):
     approval_required: Mapped[bool] = mapped_column(Boolean, default=True)
     color: Mapped[str] = mapped_column(String(9), default="#1f5f8b")
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Street address for the kop of documents it signs (berita acara, penetapan DIK).
+    address: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[Opd | None] = relationship(remote_side=[id], back_populates="children")

@@ -62,10 +62,12 @@ def create_opd(
     parent: str | int | None = None,
     approval_required: bool = True,
     color: str = "#1f5f8b",
+    address: str = "",
 ) -> Opd:
     """A new OPD (``principal`` None: the CLI acting as the system)."""
     _admin_only(principal, "menambah OPD")
     name = _text(name, "name", "nama OPD", 200)
+    address = _text(address, "address", "alamat", 300)
     if not name:
         raise Invalid("nama OPD wajib diisi", field="name")
     if not _COLOR.match(color or ""):
@@ -89,7 +91,7 @@ def create_opd(
             raise NotFound(f"OPD induk {parent!r} tidak ditemukan", field="parent")
         parent_id = parent_row.id
     opd = Opd(name=name, slug=slug, timezone=timezone, parent_id=parent_id,
-              approval_required=approval_required, color=color)
+              approval_required=approval_required, color=color, address=address)
     session.add(opd)
     record(session, principal, "opd.created", opd=opd,
            detail={"name": name, "slug": slug, "timezone": timezone, "parent_id": parent_id})

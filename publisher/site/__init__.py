@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import auditlog, dip, feeds, media, pages, variants
+from . import auditlog, dik, dip, feeds, media, pages, variants
 
 
 def init_app(app: Flask) -> None:
     """Register the site's blueprints on ``app``."""
-    for blueprint in (pages.bp, feeds.bp, dip.bp, media.bp, variants.bp, auditlog.bp):
+    for blueprint in (pages.bp, feeds.bp, dip.bp, dik.bp, media.bp, variants.bp,
+                      auditlog.bp):
         app.register_blueprint(blueprint)

@@ -107,6 +107,10 @@ def upgrade() -> None:
     with op.batch_alter_table('dik_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dik_version_entry_id'), ['entry_id'], unique=False)
 
+    with op.batch_alter_table('opd', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('address', sa.String(length=300), nullable=False,
+                                      server_default=''))
+
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dik_entry_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('dik_redacted', sa.Boolean(), nullable=False,
@@ -122,6 +126,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_dik_entry_id'))
         batch_op.drop_column('dik_redacted')
         batch_op.drop_column('dik_entry_id')
+
+    with op.batch_alter_table('opd', schema=None) as batch_op:
+        batch_op.drop_column('address')
 
     with op.batch_alter_table('dik_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dik_version_entry_id'))
