@@ -1,10 +1,10 @@
-"""The periodic jobs of a scheduler process besides dispatch: feed polling, channel health
-and cleanup.
+"""The periodic jobs of a scheduler process besides dispatch: feed polling, channel health,
+the daily DIK expiry, audit checkpoints and cleanup.
 
 ``publisher run`` and ``publisher worker`` build their Worker here, so every scheduler process
 runs the same jobs. Each job is safe with many workers: feed sources are claimed rows, each
-channel's daily health check is claimed by a conditional UPDATE, and the cleanup is an
-idempotent delete.
+channel's daily health check is claimed by a conditional UPDATE, the DIK expiry runs once a
+day cluster-wide (:mod:`publisher.daily`), and the cleanup is an idempotent delete.
 """
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ from __future__ import annotations
 from .api.idempotency import purge_expired
 from .checkpoints import JOB_SECONDS as CHECKPOINT_SECONDS
 from .checkpoints import write_checkpoint
+from .daily import run_once_today
 from .feeds import poll_due_feeds
 from .health import JOB_SECONDS as HEALTH_SECONDS
 from .health import check_due_channels
 from .runtime import Runtime
 from .scheduler import Worker
+from .services.dik import Expired, expire_due
 
 FEED_POLL_SECONDS = 10.0
+#: How often a worker asks whether today's DIK expiry ran (it runs once a day).
+DIK_EXPIRY_CHECK_SECONDS = 900.0
 IDEMPOTENCY_PURGE_SECONDS = 3600.0
 STATISTICS_SECONDS = 6 * 3600.0
 
@@ -41,6 +45,13 @@ def checkpoint_audit(runtime: Runtime) -> None:
         write_checkpoint(runtime.settings, session)
 
 
+def expire_dik(runtime: Runtime, worker_id: str) -> list[Expired] | None:
+    """End the DIK entries whose period is over, once a day for the whole cluster; it never
+    publishes or reclassifies anything (a person does, see :func:`services.dik.unlink_item`)."""
+    return run_once_today(runtime.db, "dik-expiry", worker_id, runtime.settings.timezone,
+                          expire_due)
+
+
 def make_worker(runtime: Runtime) -> Worker:
     """A Worker with dispatch (built in) plus feed polling, channel health and the
     idempotency-key purge."""
@@ -55,4 +66,6 @@ def make_worker(runtime: Runtime) -> Worker:
                         STATISTICS_SECONDS)
     worker.add_periodic("audit-checkpoint", lambda: checkpoint_audit(runtime),
                         CHECKPOINT_SECONDS)
+    worker.add_periodic("dik-expiry", lambda: expire_dik(runtime, worker.worker_id),
+                        DIK_EXPIRY_CHECK_SECONDS)
     return worker

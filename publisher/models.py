@@ -675,3 +675,15 @@ class DayOff(Base):
     name: Mapped[str] = mapped_column(String(200))
     working: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DailyJob(Base):
+    """A job that runs once a day for the whole cluster: the worker whose conditional UPDATE
+    moves ``last_day`` to today runs it, in the same transaction."""
+
+    __tablename__ = "daily_job"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    ran_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -470,3 +470,21 @@ def test_feed_entry_cannot_reopen_an_exempted_item(peers: Peers) -> None:
     with pytest.raises(ExemptInformation), runtime.db.write() as s:
         items.submit_item(s, office.operator.principal, runtime.settings, item.id)
     assert peers.graph.state.calls("POST", r".") == 0
+
+
+def test_daily_expiry_runs_once_for_the_whole_cluster(office: Office) -> None:
+    from publisher.jobs import expire_dik
+    from publisher.models import DailyJob
+
+    entry_id = in_force(office, period_end=(date.today() - timedelta(days=3)).isoformat(),
+                        period_start=(date.today() - timedelta(days=30)).isoformat(),
+                        review_date="")
+    first = expire_dik(office.runtime, "worker-a")
+    second = expire_dik(office.runtime, "worker-b")
+    assert first is not None and [e.entry_id for e in first] == [entry_id]
+    assert second is None  # already ran today
+    with office.runtime.db.read() as s:
+        job = s.get_one(DailyJob, "dik-expiry")
+        assert job.claimed_by == "worker-a" and job.last_day is not None
+        assert s.get_one(DikEntry, entry_id).status == DikStatus.ENDED
+    assert actions(office.runtime).count("dik.expired") == 1

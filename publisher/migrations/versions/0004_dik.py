@@ -23,6 +23,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('daily_job',
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.Column('last_day', sa.Date(), nullable=True),
+    sa.Column('claimed_by', sa.String(length=100), nullable=False),
+    sa.Column('ran_at', publisher.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('day_off',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -141,3 +148,4 @@ def downgrade() -> None:
 
     op.drop_table('dik_entry')
     op.drop_table('day_off')
+    op.drop_table('daily_job')
