@@ -621,3 +621,4 @@ def main() -> None:
     """Console-script entry point."""
     cli(prog_name="publisher")
 
+from . import cli_dik  # noqa: E402, F401  (registers `dik` and `days-off` on cli)

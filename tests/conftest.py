@@ -193,3 +193,6 @@ def client(app):  # type: ignore[no-untyped-def]
 def make(runtime: Runtime) -> Factory:
     """Builds OPDs, users, tokens, channels and items through the real services."""
     return Factory(runtime)
+
+
+from .dik_support import office  # noqa: E402, F401 - the DIK fixture, for every layer's tests

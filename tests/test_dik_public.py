@@ -18,7 +18,7 @@ from publisher.services import dik, dik_docs
 from publisher.services.errors import Conflict
 from publisher.timeutil import to_local, utcnow
 
-from .test_dik import Office, draft, in_force, office, step  # noqa: F401 - fixture
+from .dik_support import Office, draft, in_force, step
 
 BASE = "http://127.0.0.1:5000"
 

@@ -32,6 +32,7 @@ BLUEPRINTS: list[str] = [
     "publisher.api.register",
     "publisher.api.meta",
     "publisher.api.status",
+    "publisher.api.dik",
 ]
 
 

@@ -22,6 +22,7 @@ from . import (
     compose,
     dashboard,
     detail,
+    dik,
     feeds,
     queue,
     register,
@@ -65,6 +66,6 @@ def init_app(app: Flask) -> None:
             csrf.protect()
 
     common.init_app(app)
-    for module in (auth, dashboard, compose, calendar, queue, detail, approvals, channels,
+    for module in (auth, dashboard, compose, calendar, queue, detail, approvals, dik, channels,
                    feeds, register, audit, admin):
         app.register_blueprint(module.bp, url_prefix=PREFIX)

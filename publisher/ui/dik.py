@@ -1,0 +1,255 @@
+"""DIK in the admin UI: the list of an OPD's exempted information, the entry form with its uji
+konsekuensi table, the signature chain (submit, pengesahan, return) and the documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..app import get_runtime
+from ..dik_documents import CONCLUSION_LABELS
+from ..models import EXEMPTION_ARTICLES, DikConclusion, DikStatus, DikVersionStatus, Role
+from ..services import dik, dik_docs
+from ..services.errors import ServiceError
+from .common import (
+    arg_int,
+    attempt,
+    blueprint,
+    editable_opds,
+    principal,
+    session_,
+    visible_opds,
+)
+
+bp = blueprint("ui_dik", __name__)
+
+DIK_STATUS_LABELS: dict[str, Any] = {
+    DikStatus.DRAFT: _l("draf"),
+    DikStatus.SUBMITTED: _l("menunggu pengesahan"),
+    DikStatus.RETURNED: _l("dikembalikan"),
+    DikStatus.IN_FORCE: _l("berlaku"),
+    DikStatus.OPENED: _l("dibuka"),
+    DikStatus.ENDED: _l("berakhir"),
+    DikVersionStatus.APPROVED: _l("disahkan"),
+    DikVersionStatus.SUPERSEDED: _l("diganti"),
+}
+#: The form's fields in the order of the Perki 1/2021 sheet.
+TEXT_FIELDS = ("title", "description", "documents", "legal_basis", "holder_unit",
+               "until_event", "harm", "public_interest", "weighing", "place")
+DATE_FIELDS = ("period_start", "period_end", "review_date", "test_date")
+
+
+def _form_data() -> dict[str, Any]:
+    form = request.form
+    data: dict[str, Any] = {name: form.get(name, "") for name in TEXT_FIELDS}
+    data.update({name: form.get(name, "") for name in DATE_FIELDS})
+    data["article"] = form.get("article", "")
+    data["conclusion"] = form.get("conclusion", DikConclusion.CLOSED)
+    data["members"] = form.get("members", "")
+    return data
+
+
+def _render_form(entry: Any = None, values: dict[str, Any] | None = None,
+                 error_field: str | None = None, status: int = 200) -> tuple[str, int]:
+    s, p = session_(), principal()
+    version = dik.version_of(entry) if entry is not None else None
+    v = dict(values or {})
+    if version is not None and not values:
+        v = {name: getattr(version, name) or "" for name in (*TEXT_FIELDS, "article",
+                                                               "conclusion")}
+        v.update({name: getattr(version, name).isoformat() if getattr(version, name) else ""
+                  for name in DATE_FIELDS})
+        v["members"] = "\n".join(version.members or [])
+    return render_template(
+        "ui/dik_form.html", entry=entry, version=version, v=v, opds=editable_opds(s, p),
+        opd_id=entry.opd_id if entry else arg_int("opd"), articles=EXEMPTION_ARTICLES,
+        conclusions=CONCLUSION_LABELS, error_field=error_field), status
+
+
+@bp.get("/dik")
+def index() -> str:
+    """Entries of the user's OPDs, with reviews that are due."""
+    s, p = session_(), principal()
+    opd_id = arg_int("opd")
+    status = request.args.get("status") or None
+    if status is not None and status not in set(DikStatus):
+        status = None
+    entries = dik.list_entries(s, p, opd_id, status)
+    opds = visible_opds(s, p)
+    offices = {o.id: dik.designation(s, o.id) for o in opds}
+    people = []
+    if p.is_admin:
+        from sqlalchemy import select
+
+        from ..models import User
+
+        people = list(s.scalars(select(User).where(User.is_active.is_(True))
+                                .order_by(User.full_name)))
+    return render_template(
+        "ui/dik_list.html", entries=entries, opds=opds, opd_id=opd_id, offices=offices,
+        people=people,
+        status=status, statuses=list(DikStatus), labels=DIK_STATUS_LABELS,
+        reviews=dik.reviews_due(s, p, within_days=30),
+        can_draft=bool(editable_opds(s, p)))
+
+
+@bp.get("/dik/baru")
+def new() -> tuple[str, int]:
+    """An empty entry form."""
+    if not editable_opds(session_(), principal()):
+        abort(403)
+    return _render_form()
+
+
+@bp.post("/dik/baru")
+def create() -> Any:
+    """Draft a new entry."""
+    s, p = session_(), principal()
+    data = _form_data()
+    try:
+        entry = dik.create_entry(s, p, arg_int_form("opd") or 0, data)
+        s.commit()
+    except ServiceError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        return _render_form(None, data, exc.field, 422)
+    flash(_("Draf DIK disimpan."), "success")
+    return redirect(url_for("ui_dik.show", entry_id=entry.id))
+
+
+def arg_int_form(name: str) -> int | None:
+    """An id from the posted form (None when malformed)."""
+    from ..web.ids import parse_id
+
+    return parse_id(request.form.get(name))
+
+
+@bp.get("/dik/<id:entry_id>")
+def show(entry_id: int) -> str:
+    """One entry: its uji konsekuensi versions and signature chain."""
+    s, p = session_(), principal()
+    try:
+        entry = dik.get_entry(s, p, entry_id)
+    except ServiceError:
+        abort(404)
+    office = dik.designation(s, entry.opd_id)
+    latest = dik.version_of(entry)
+    is_atasan = office is not None and office.user_id == p.user_id
+    return render_template(
+        "ui/dik_detail.html", entry=entry, latest=latest, office=office,
+        labels=DIK_STATUS_LABELS, conclusions=CONCLUSION_LABELS,
+        can_edit=p.has_role(entry.opd_id, Role.EDITOR, Role.APPROVER) and latest.status in (
+            DikVersionStatus.DRAFT, DikVersionStatus.RETURNED),
+        can_submit=p.has_role(entry.opd_id, Role.APPROVER) and latest.status in (
+            DikVersionStatus.DRAFT, DikVersionStatus.RETURNED),
+        can_approve=is_atasan and latest.status == DikVersionStatus.SUBMITTED,
+        can_retest=p.has_role(entry.opd_id, Role.EDITOR, Role.APPROVER)
+        and entry.approved_version is not None
+        and entry.latest_version == entry.approved_version,
+        period=dik_docs.period_text,
+        verify_path=dik_docs.verify_path)
+
+
+@bp.get("/dik/<id:entry_id>/ubah")
+def edit(entry_id: int) -> tuple[str, int]:
+    """The form of the newest version (a draft or returned)."""
+    s, p = session_(), principal()
+    try:
+        entry = dik.get_entry(s, p, entry_id)
+    except ServiceError:
+        abort(404)
+    return _render_form(entry)
+
+
+@bp.post("/dik/<id:entry_id>/ubah")
+def save(entry_id: int) -> Any:
+    """Save the draft."""
+    s, p = session_(), principal()
+    data = _form_data()
+    try:
+        entry = dik.update_draft(s, p, entry_id, data)
+        s.commit()
+    except ServiceError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        try:
+            entry = dik.get_entry(s, p, entry_id)
+        except ServiceError:
+            abort(404)
+        return _render_form(entry, data, exc.field, 422)
+    flash(_("Draf DIK disimpan."), "success")
+    return redirect(url_for("ui_dik.show", entry_id=entry.id))
+
+
+def _step(entry_id: int, action: Any, *args: Any, done: str) -> BaseResponse:
+    """A chain step; an approval refused for the separation of duties is audited."""
+    s, p = session_(), principal()
+    s.rollback()  # the step runs in a transaction of its own (see dik.run_guarded)
+    try:
+        dik.run_guarded(get_runtime().db, p, action, entry_id, *args)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("ui_dik.show", entry_id=entry_id))
+
+
+@bp.post("/dik/<id:entry_id>/ajukan")
+def submit(entry_id: int) -> BaseResponse:
+    """The PPID Pelaksana signs and submits."""
+    return _step(entry_id, dik.submit, done=_("Uji konsekuensi diajukan untuk pengesahan."))
+
+
+@bp.post("/dik/<id:entry_id>/sahkan")
+def approve(entry_id: int) -> BaseResponse:
+    """Pengesahan by the atasan PPID."""
+    return _step(entry_id, dik.approve, done=_("Uji konsekuensi disahkan dan berlaku."))
+
+
+@bp.post("/dik/<id:entry_id>/kembalikan")
+def return_(entry_id: int) -> BaseResponse:
+    """Return with a comment."""
+    return _step(entry_id, dik.return_version, request.form.get("comment", ""),
+                 done=_("Uji konsekuensi dikembalikan."))
+
+
+@bp.post("/dik/<id:entry_id>/uji-ulang")
+def retest(entry_id: int) -> BaseResponse:
+    """Start a new version from the one in force."""
+    s, p = session_(), principal()
+    if attempt(lambda: dik.retest(s, p, entry_id, {}),
+               _("Versi baru dibuat dari versi yang berlaku: ubah lalu ajukan.")) is not None:
+        return redirect(url_for("ui_dik.edit", entry_id=entry_id))
+    return redirect(url_for("ui_dik.show", entry_id=entry_id))
+
+
+@bp.post("/dik/atasan")
+def designate() -> BaseResponse:
+    """Admin: name an OPD's atasan PPID (who approves its DIK)."""
+    s, p = session_(), principal()
+    user_id = arg_int_form("user_id") or 0
+    attempt(lambda: dik.designate(s, p, arg_int_form("opd") or 0, user_id,
+                                  request.form.get("jabatan", "")),
+            _("Atasan PPID ditetapkan."))
+    return redirect(url_for("ui_dik.index"))
+
+
+@bp.get("/dik/<id:entry_id>/berita-acara.pdf")
+def berita_acara(entry_id: int) -> BaseResponse:
+    """The berita acara PDF of a version (default: the one in force)."""
+    s, p = session_(), principal()
+    try:
+        doc = dik_docs.berita_acara(s, p, get_runtime().settings.public_base_url, entry_id,
+                                    arg_int("versi"))
+        s.commit()
+    except ServiceError as exc:
+        s.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("ui_dik.show", entry_id=entry_id))
+    response = Response(doc.data, content_type="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{doc.filename}"'
+    return response

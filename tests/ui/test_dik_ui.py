@@ -1,0 +1,81 @@
+"""The DIK pages of the admin UI: list, entry form with the uji konsekuensi table, the
+signature chain and the berita acara download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from publisher.models import AuditEvent, DikEntry, DikStatus
+
+from ..dik_support import Office, entry_data
+from .conftest import UiClient
+
+
+def _form(**overrides: Any) -> dict[str, Any]:
+    data = entry_data(**overrides)
+    data["members"] = "\n".join(data["members"])
+    return data
+
+
+def _as(app: Any, username: str) -> UiClient:
+    """A browser of its own, signed in as ``username``."""
+    ui = UiClient(app.test_client())
+    ui.login(username)
+    return ui
+
+
+def test_draft_submit_approve_and_download_through_the_pages(office: Office,
+                                                             app: Any) -> None:
+    operator = _as(app, office.operator.username)
+    page = operator.text("/admin/dik/baru")
+    assert 'id="uji-table"' in page and "Konsekuensi (bahaya) bila dibuka" in page
+    created = operator.post("/admin/dik/baru", {"opd": office.opd.id, **_form()})
+    assert created.status_code == 302, created.get_data(as_text=True)[:500]
+    with office.runtime.db.read() as s:
+        entry_id = s.scalars(select(DikEntry.id)).one()
+    detail = operator.text(f"/admin/dik/{entry_id}")
+    assert "Rekam medis pasien RSUD" in detail and "Tanda tangani dan ajukan" not in detail
+    ppid = _as(app, office.ppid.username)
+    assert "Tanda tangani dan ajukan" in ppid.text(f"/admin/dik/{entry_id}")
+    ppid.post(f"/admin/dik/{entry_id}/ajukan")
+    # the PPID Pelaksana has no approve button, and a forged approval is refused and audited
+    assert "Sahkan (atasan PPID)" not in ppid.text(f"/admin/dik/{entry_id}")
+    ppid.post(f"/admin/dik/{entry_id}/sahkan")
+    kepala = _as(app, office.kepala.username)
+    assert "Sahkan (atasan PPID)" in kepala.text(f"/admin/dik/{entry_id}")
+    kepala.post(f"/admin/dik/{entry_id}/sahkan")
+    with office.runtime.db.read() as s:
+        assert s.get_one(DikEntry, entry_id).status == DikStatus.IN_FORCE
+        assert s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "dik.approval_refused")).all() == ["dik.approval_refused"]
+    pdf = kepala.get(f"/admin/dik/{entry_id}/berita-acara.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    listing = kepala.text("/admin/dik")
+    assert "Rekam medis pasien RSUD" in listing and "berlaku" in listing
+
+
+def test_missing_field_is_a_form_error_and_nothing_is_stored(office: Office,
+                                                              app: Any) -> None:
+    operator = _as(app, office.operator.username)
+    response = operator.post("/admin/dik/baru", {"opd": office.opd.id, **_form(article="z")})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="f-article" name="article" required aria-invalid="true"' in html
+    assert "Rekam medis pasien RSUD" in html  # what was typed is kept
+    with office.runtime.db.read() as s:
+        assert s.scalars(select(DikEntry.id)).all() == []
+
+
+def test_other_opd_cannot_see_an_entry(office: Office, app: Any, make: Any) -> None:
+    from publisher.models import Role
+
+    operator = _as(app, office.operator.username)
+    operator.post("/admin/dik/baru", {"opd": office.opd.id, **_form()})
+    with office.runtime.db.read() as s:
+        entry_id = s.scalars(select(DikEntry.id)).one()
+    stranger = make.person(Role.APPROVER, office.other_opd)
+    other = _as(app, stranger.username)
+    assert other.get(f"/admin/dik/{entry_id}").status_code == 404
+    assert "Rekam medis" not in other.text("/admin/dik")
