@@ -112,6 +112,8 @@ class Settings:
     log_level: str = "INFO"
     #: Ed25519 key signing audit checkpoints (PEM or base64 raw); default: instance file.
     audit_signing_key: str | None = None
+    #: Working days ahead that a DIK entry's review (peninjauan kembali) shows as due.
+    dik_review_notice_days: int = 10
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -137,6 +139,8 @@ class Settings:
             "concurrency": _int(_env("CONCURRENCY"), "CONCURRENCY", 32),
             "claim_batch": _int(_env("CLAIM_BATCH"), "CLAIM_BATCH", 256),
             "max_attempts": _int(_env("MAX_ATTEMPTS"), "MAX_ATTEMPTS", 8),
+            "dik_review_notice_days": _int(_env("DIK_REVIEW_NOTICE_DAYS"),
+                                           "DIK_REVIEW_NOTICE_DAYS", 10),
             "retry_base_seconds": _float(_env("RETRY_BASE_SECONDS"), "RETRY_BASE_SECONDS", 30.0),
             "max_body_bytes": _int(_env("MAX_BODY_BYTES"), "MAX_BODY_BYTES", 200_000),
             "max_upload_bytes": _int(_env("MAX_UPLOAD_BYTES"), "MAX_UPLOAD_BYTES", 20 << 20),
@@ -215,6 +219,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("max_body_bytes", 1000, 50 << 20),
     ("max_upload_bytes", 1024, 1 << 30),
     ("http_timeout", 0.1, 600),
+    ("dik_review_notice_days", 1, 250),
 )
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")

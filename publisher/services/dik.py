@@ -587,10 +587,16 @@ class ReviewDue:
     days_left: int
 
 
-def reviews_due(session: Session, principal: Principal, within_days: int = 30,
-                today: date | None = None) -> list[ReviewDue]:
-    """Entries in force whose review date falls within ``within_days`` (or has passed)."""
+def reviews_due(session: Session, principal: Principal, within_days: int | None = None,
+                today: date | None = None, working_days: int = 10) -> list[ReviewDue]:
+    """Entries in force whose review date has passed or falls within ``within_days``
+    calendar days, or by default within ``working_days`` working days (the Pemda's
+    calendar: weekends, national holidays, cuti bersama and its own days off)."""
     day = today or utcnow().date()
+    if within_days is None:
+        from .days_off import calendar
+
+        within_days = (calendar(session).add_working_days(day, working_days) - day).days
     rows = session.execute(
         select(DikEntry, DikVersion).join(DikVersion, (DikVersion.entry_id == DikEntry.id) & (
             DikVersion.version == DikEntry.approved_version)).where(

@@ -125,8 +125,13 @@ def index() -> str:
         [(w.strftime("%d/%m"), per_week[w]) for w in weeks], target,
         _("Informasi terbit per minggu"), _("target Monev %(n)d/minggu", n=target),
     )
+    from ..app import get_runtime
+    from ..services.dik import reviews_due
+
+    reviews = reviews_due(s, p, working_days=get_runtime().settings.dik_review_notice_days)
     return render_template(
-        "ui/dashboard.html", opds=opds, by_id=by_id, chosen=chosen, upcoming=upcoming,
+        "ui/dashboard.html", reviews=reviews, opds=opds, by_id=by_id, chosen=chosen,
+        upcoming=upcoming,
         failures=failures, failure_count=failure_count, channels=channels, stale=stale,
         stale_count=stale_count, chart=Markup(chart), now=now, target=target,  # noqa: S704
         this_week=per_week[week_start], expiry_warning=now + EXPIRY_WARNING, workers=workers,

@@ -93,7 +93,8 @@ def index() -> str:
         "ui/dik_list.html", entries=entries, opds=opds, opd_id=opd_id, offices=offices,
         people=people,
         status=status, statuses=list(DikStatus), labels=DIK_STATUS_LABELS,
-        reviews=dik.reviews_due(s, p, within_days=30),
+        reviews=dik.reviews_due(
+            s, p, working_days=get_runtime().settings.dik_review_notice_days),
         can_draft=bool(editable_opds(s, p)))
 
 

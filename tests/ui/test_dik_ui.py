@@ -79,3 +79,25 @@ def test_other_opd_cannot_see_an_entry(office: Office, app: Any, make: Any) -> N
     other = _as(app, stranger.username)
     assert other.get(f"/admin/dik/{entry_id}").status_code == 404
     assert "Rekam medis" not in other.text("/admin/dik")
+
+
+def test_review_due_shows_on_the_dashboard_working_days_ahead(office: Office, app: Any) -> None:
+    from datetime import timedelta
+
+    from publisher.services import dik
+    from publisher.timeutil import utcnow
+
+    from ..dik_support import in_force
+
+    soon = utcnow().date() + timedelta(days=12)
+    entry_id = in_force(office, review_date=soon.isoformat())
+    kepala = _as(app, office.kepala.username)
+    page = kepala.text("/admin/")
+    assert 'id="dik-reviews"' in page and "Rekam medis pasien RSUD" in page
+    with office.runtime.db.read() as s:
+        today = utcnow().date()
+        # ten working days reach at least 14 calendar days (two weekends are off)
+        ahead = dik.reviews_due(s, office.kepala.principal, today=today, working_days=10)
+        week = dik.reviews_due(s, office.kepala.principal, today=today, within_days=7)
+        assert [r.entry.id for r in ahead] == [entry_id] and week == []
+        assert ahead[0].days_left == 12
