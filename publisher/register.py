@@ -29,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, NamedStyle
 from openpyxl.utils import get_column_letter
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Category, Channel, Item, ItemStatus, Opd, Publication, PublicationStatus
@@ -261,6 +261,7 @@ def _first_published(opd_ids: Sequence[int] | None, start: datetime, end: dateti
             Publication.published_at.is_not(None),
             Item.status == ItemStatus.APPROVED,
             Item.category != Category.DIKECUALIKAN,
+            or_(Item.dik_entry_id.is_(None), Item.dik_redacted.is_(True)),
         )
         .group_by(Publication.item_id)
         .having(first_at >= start, first_at < end)

@@ -112,3 +112,25 @@ def test_verification_page_answers_in_force_replaced_and_ended(office: Office,
     assert "Dibuka kembali atau berakhir" in listing
     assert client.get("/dik/v/0123456789abcdef").status_code == 404
     assert client.get("/dik/v/not-a-hash").status_code == 404
+
+
+def test_published_item_linked_behind_the_services_leaves_the_site_and_the_dip(
+        office: Office, client: Any) -> None:
+    from sqlalchemy import update
+
+    from publisher.models import Item
+
+    make = office.make
+    site = make.channel(office.opd, "site")
+    item = make.published_item(office.operator, office.ppid, office.opd, [site.id],
+                               title="Daftar pasien rawat inap")
+    make.dispatcher().drain()
+    assert "Daftar pasien rawat inap" in client.get(f"/o/{office.opd.slug}/").get_data(
+        as_text=True)
+    entry_id = in_force(office)
+    with office.runtime.db.write() as s:  # only the link, the category stays berkala
+        s.execute(update(Item).where(Item.id == item.id).values(dik_entry_id=entry_id))
+    assert "Daftar pasien rawat inap" not in client.get(f"/o/{office.opd.slug}/").get_data(
+        as_text=True)
+    assert "Daftar pasien rawat inap" not in client.get(
+        f"/o/{office.opd.slug}/dip").get_data(as_text=True)

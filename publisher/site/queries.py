@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Category, Channel, Item, ItemStatus, Opd, Publication, PublicationStatus
@@ -83,7 +83,8 @@ def _cards_query(opd_ids: list[int] | None) -> tuple[Select[Any], Any]:
                Item.updated_at)
         .join(pub, pub.c.item_id == Item.id)
         .join(Opd, Opd.id == Item.opd_id)
-        .where(Item.status == ItemStatus.APPROVED, Item.category != Category.DIKECUALIKAN)
+        .where(Item.status == ItemStatus.APPROVED, Item.category != Category.DIKECUALIKAN,
+               not_exempted_by_dik())
     )
     if opd_ids is not None:
         query = query.where(Item.opd_id.in_(opd_ids))
@@ -106,6 +107,12 @@ def count(session: Session, opd_ids: list[int] | None) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
+def not_exempted_by_dik() -> ColumnElement[bool]:
+    """Items no DIK entry exempts (a blacked-out version of one may be shown); a second
+    guard beside the category, which linking sets to dikecualikan."""
+    return or_(Item.dik_entry_id.is_(None), Item.dik_redacted.is_(True))
+
+
 def opd_by_slug(session: Session, slug: str) -> Opd | None:
     """An OPD by its slug."""
     return session.scalars(select(Opd).where(Opd.slug == slug)).first()
@@ -118,7 +125,8 @@ def opd_tree(session: Session) -> list[OpdNode]:
         opd_id: n for opd_id, n in session.execute(
             select(Item.opd_id, func.count())
             .join(pub, pub.c.item_id == Item.id)
-            .where(Item.status == ItemStatus.APPROVED, Item.category != Category.DIKECUALIKAN)
+            .where(Item.status == ItemStatus.APPROVED, Item.category != Category.DIKECUALIKAN,
+               not_exempted_by_dik())
             .group_by(Item.opd_id)
         )
     }
@@ -157,7 +165,8 @@ def public_item(session: Session, opd: Opd, item_id: int) -> tuple[Item, datetim
         select(Item, pub.c.published_at)
         .join(pub, pub.c.item_id == Item.id)
         .where(Item.id == item_id, Item.opd_id == opd.id,
-               Item.status == ItemStatus.APPROVED, Item.category != Category.DIKECUALIKAN)
+               Item.status == ItemStatus.APPROVED, Item.category != Category.DIKECUALIKAN,
+               not_exempted_by_dik())
     ).first()
     return (row[0], row[1]) if row else None
 
