@@ -25,6 +25,7 @@ from ..feeds.rules import key_hash
 from ..models import (
     Category,
     Channel,
+    DikEntry,
     FeedSource,
     Item,
     ItemStatus,
@@ -36,6 +37,7 @@ from ..render import Renderer
 from ..sanitize import clean_html
 from ..timeutil import utcnow
 from ..urls import slugify
+from . import dik
 from . import items as item_service
 from .auditing import record
 from .errors import Forbidden, Invalid, NotFound
@@ -246,6 +248,16 @@ def _unique_slug(session: Session, opd_id: int, title: str, key: str) -> str:
     return slug
 
 
+def _exempting_entry(session: Session, opd_id: int, source_ref: str) -> DikEntry | None:
+    """The DIK entry that exempts an earlier item of the same article (same link), if any."""
+    if not source_ref:
+        return None
+    entry_id = session.scalar(select(Item.dik_entry_id).where(
+        Item.opd_id == opd_id, Item.source == "feed", Item.source_ref == source_ref,
+        Item.dik_entry_id.is_not(None), Item.dik_redacted.is_(False)).limit(1))
+    return session.get(DikEntry, entry_id) if entry_id is not None else None
+
+
 def create_item_from_entry(
     session: Session,
     source: FeedSource,
@@ -282,6 +294,17 @@ def create_item_from_entry(
     )
     item.targets = [c for c in (session.get(Channel, cid) for cid in source.target_channel_ids)
                     if c is not None and c.opd_id == opd.id]
+    exempting = _exempting_entry(session, opd.id, item.source_ref)
+    if exempting is not None:
+        # The article was exempted once (its item points at a DIK entry): a republished or
+        # edited copy of it in the feed is exempt too, and never goes out by itself.
+        version = dik.approved_of(exempting) or dik.version_of(exempting)
+        item.dik_entry_id = exempting.id
+        item.category = Category.DIKECUALIKAN
+        item.exemption_article = version.article
+        item.exemption_basis = version.legal_basis or f"Pasal 17 huruf {version.article}"
+        item.exemption_until = version.period_end
+        item.targets = []
     session.add(item)
     if image is not None:
         add_media(session, image, opd_id=opd.id, item=item,
@@ -290,7 +313,11 @@ def create_item_from_entry(
     item_service.record_version(session, item, None)
     origin = {"source": "feed", "feed_source_id": source.id, "entry_key": entry.key[:500],
               "entry_link": entry.link, "image": image.source_url if image else None}
+    if exempting is not None:
+        origin["dik_entry_id"] = exempting.id
     record(session, None, "item.created", item=item, actor=actor, detail=origin)
+    if exempting is not None:
+        return item  # a draft, dikecualikan: a person decides (see services.dik.unlink_item)
     now = utcnow()
     item.submitted_at = now
     if source.requires_approval or not item.targets:
