@@ -40,9 +40,14 @@ def show(item_id: int) -> Any:
     can_edit = p.has_role(item.opd_id, Role.EDITOR, Role.APPROVER)
     can_approve = p.has_role(item.opd_id, Role.APPROVER)
     own = item.created_by_id == p.user_id
+    from ..models import DikEntry
+
+    dik_entries = list(s.scalars(select(DikEntry).where(DikEntry.opd_id == item.opd_id)
+                                 .order_by(DikEntry.id.desc()))) if can_edit else []
     return render_template(
         "ui/detail.html", item=item, pubs=pubs, versions=versions, events=events, users=users,
         can_edit=can_edit, can_approve=can_approve, own=own, explain=explain,
+        dik_entries=dik_entries,
         pub_urls={pub.id: pub.url for pub in pubs if pub.url},
     )
 

@@ -228,6 +228,26 @@ def retest(entry_id: int) -> BaseResponse:
     return redirect(url_for("ui_dik.show", entry_id=entry_id))
 
 
+@bp.post("/informasi/<id:item_id>/dik")
+def link(item_id: int) -> BaseResponse:
+    """Point an item at the DIK entry that exempts it (or mark its blacked-out version)."""
+    s, p = session_(), principal()
+    entry_id = arg_int_form("entry_id") or 0
+    redacted = request.form.get("redacted") == "1"
+    attempt(lambda: dik.link_item(s, p, item_id, entry_id, redacted),
+            _("Informasi ditautkan ke entri DIK."))
+    return redirect(url_for("ui_detail.show", item_id=item_id))
+
+
+@bp.post("/informasi/<id:item_id>/reklasifikasi")
+def reclassify(item_id: int) -> BaseResponse:
+    """Reclassify an item whose DIK entry ended or was opened."""
+    s, p = session_(), principal()
+    attempt(lambda: dik.unlink_item(s, p, item_id, request.form.get("category", "")),
+            _("Informasi direklasifikasi."))
+    return redirect(url_for("ui_detail.show", item_id=item_id))
+
+
 @bp.post("/dik/atasan")
 def designate() -> BaseResponse:
     """Admin: name an OPD's atasan PPID (who approves its DIK)."""

@@ -101,3 +101,32 @@ def test_review_due_shows_on_the_dashboard_working_days_ahead(office: Office, ap
         week = dik.reviews_due(s, office.kepala.principal, today=today, within_days=7)
         assert [r.entry.id for r in ahead] == [entry_id] and week == []
         assert ahead[0].days_left == 12
+
+
+def test_item_is_linked_and_reclassified_from_its_page(office: Office, app: Any) -> None:
+    from datetime import timedelta
+
+    from publisher.models import Item
+    from publisher.services import dik
+    from publisher.timeutil import utcnow
+
+    from ..dik_support import in_force
+
+    make = office.make
+    item = make.item(office.operator, office.opd, [], title="Data pasien bulanan")
+    entry_id = in_force(office, period_end=(utcnow().date() + timedelta(days=5)).isoformat())
+    operator = _as(app, office.operator.username)
+    page = operator.text(f"/admin/informasi/{item.id}")
+    assert 'id="f-dik-entry"' in page
+    operator.post(f"/admin/informasi/{item.id}/dik", {"entry_id": entry_id})
+    with office.runtime.db.read() as s:
+        assert s.get_one(Item, item.id).category == "dikecualikan"
+    ppid = _as(app, office.ppid.username)
+    ppid.post(f"/admin/informasi/{item.id}/reklasifikasi", {"category": "berkala"})
+    assert "tetap dikecualikan" in ppid.text(f"/admin/informasi/{item.id}")  # still in force
+    with office.runtime.db.write() as s:
+        dik.expire_due(s, utcnow() + timedelta(days=10))
+    ppid.post(f"/admin/informasi/{item.id}/reklasifikasi", {"category": "berkala"})
+    with office.runtime.db.read() as s:
+        reopened = s.get_one(Item, item.id)
+        assert reopened.category == "berkala" and reopened.dik_entry_id is None
