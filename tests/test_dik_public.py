@@ -134,3 +134,32 @@ def test_published_item_linked_behind_the_services_leaves_the_site_and_the_dip(
         as_text=True)
     assert "Daftar pasien rawat inap" not in client.get(
         f"/o/{office.opd.slug}/dip").get_data(as_text=True)
+
+
+def test_a_failing_pdf_leaves_nothing_half_written(office: Office,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: the PDF library fails after the audit event was added to the
+    transaction; the whole step rolls back (no event, the entry as it was)."""
+    entry_id = in_force(office)
+    with office.runtime.db.read() as s:
+        before = audit_count(s)
+    real_record = dik_docs.record
+
+    def record_then_fail(*args: Any, **kwargs: Any) -> None:
+        real_record(*args, **kwargs)
+        raise OSError("disk full while writing the PDF")
+
+    monkeypatch.setattr(dik_docs, "record", record_then_fail)
+    with pytest.raises(OSError), office.runtime.db.write() as s:
+        dik_docs.berita_acara(s, office.kepala.principal, BASE, entry_id)
+    with office.runtime.db.read() as s:
+        assert audit_count(s) == before
+        assert s.get_one(DikEntry, entry_id).status == "berlaku"
+        assert s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "dik.pdf_generated")).all() == []
+
+
+def audit_count(session: Any) -> int:
+    from publisher import audit
+
+    return audit.count(session)
