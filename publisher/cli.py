@@ -621,4 +621,5 @@ def main() -> None:
     """Console-script entry point."""
     cli(prog_name="publisher")
 
-from . import cli_dik  # noqa: E402, F401  (registers `dik` and `days-off` on cli)
+# These modules add their commands to ``cli`` (dik, days-off, monev).
+from . import cli_dik, cli_monev  # noqa: E402, F401

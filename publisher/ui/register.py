@@ -74,3 +74,33 @@ def download(fmt: str) -> Response:
     body = dip.render(register, fmt)
     return Response(body, mimetype=dip.MIME_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{register.filename(fmt)}"'})
+
+
+@bp.get("/monev.zip")
+def monev_bundle() -> Response:
+    """The Monev evidence bundle of ``?opd=`` (or, for the PPID Utama, ``?opd=all``: the
+    whole Pemda) and ``?year=``: one ZIP with a manifest of sha256 hashes."""
+    from .. import monev
+
+    s, p = session_(), principal()
+    everything = request.args.get("opd") == "all"
+    if everything and not p.sees_everything:
+        return Response(_("Bundel seluruh Pemda hanya untuk PPID Utama dan auditor."),
+                        status=403, mimetype="text/plain")
+    opds = {o.id: o for o in visible_opds(s, p)}
+    opd = None if everything else opds.get(arg_int("opd") or 0)
+    if opd is None and not everything:
+        return Response(_("Pilih OPD."), status=422, mimetype="text/plain")
+    try:
+        year = int(request.args.get("year") or 0) or dip.current_semester(
+            opd.timezone if opd else g.runtime.settings.timezone)[0]
+        monev.check_year(year)
+        scope = monev.scope_of(s, g.runtime.settings, year, opd)
+        data = monev.build_bundle(s, g.runtime.settings, year, opd)
+    except (ValueError, ServiceError) as exc:
+        message = exc.message if isinstance(exc, ServiceError) else str(exc)
+        return Response(message, status=422, mimetype="text/plain")
+    monev.record_generated(s, p, opd, year, data)
+    s.commit()
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{monev.bundle_name(scope)}"'})

@@ -130,3 +130,33 @@ def test_item_is_linked_and_reclassified_from_its_page(office: Office, app: Any)
     with office.runtime.db.read() as s:
         reopened = s.get_one(Item, item.id)
         assert reopened.category == "berkala" and reopened.dik_entry_id is None
+
+
+def test_monev_button_gives_the_bundle_and_is_audited(office: Office, app: Any) -> None:
+    import io
+    import json
+    import zipfile
+
+    from ..dik_support import in_force
+
+    in_force(office)
+    kepala = _as(app, office.kepala.username)
+    assert 'id="monev-bundle"' in kepala.text(f"/admin/register?opd={office.opd.id}")
+    from publisher.timeutil import utcnow
+
+    year = utcnow().year
+    response = kepala.get(f"/admin/monev.zip?opd={office.opd.id}&year={year}")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert any(name.startswith("berita-acara/") for name in archive.namelist())
+    import hashlib
+
+    for entry in manifest["files"]:
+        assert hashlib.sha256(archive.read(entry["name"])).hexdigest() == entry["sha256"]
+    assert kepala.get(f"/admin/monev.zip?opd=all&year={year}").status_code == 403
+    assert kepala.get(f"/admin/monev.zip?opd={office.opd.id}&year=99999").status_code == 422
+    with office.runtime.db.read() as s:
+        events = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "monev.bundle_generated")).all()
+        assert len(events) == 1 and events[0].detail["year"] == year
