@@ -248,6 +248,63 @@ def reclassify(item_id: int) -> BaseResponse:
     return redirect(url_for("ui_detail.show", item_id=item_id))
 
 
+@bp.get("/hari-libur")
+def days_off() -> str:
+    """The Pemda's working-day calendar of a year: its own days off and days worked, and the
+    national holidays and cuti bersama it reads from the ``holidays`` package."""
+    from datetime import date as date_
+
+    from ..services import days_off as service
+
+    year = arg_int("tahun") or date_.today().year
+    try:
+        days = service.list_days(session_(), year)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        year, days = date_.today().year, service.list_days(session_(), date_.today().year)
+    return render_template("ui/days_off.html", year=year, days=days,
+                           kinds=service.KIND_LABELS, weekday=service.day_name,
+                           can_edit=principal().is_admin)
+
+
+@bp.post("/hari-libur")
+def add_day_off() -> BaseResponse:
+    """Admin: add a Pemda day off (or a day worked)."""
+    from datetime import date as date_
+
+    from ..services import days_off as service
+    from ..services.errors import Invalid
+
+    s, p = session_(), principal()
+
+    def add() -> Any:
+        try:
+            day = date_.fromisoformat(request.form.get("day", ""))
+        except ValueError:
+            raise Invalid("tanggal tidak valid (YYYY-MM-DD)", field="date") from None
+        return service.add_day_off(s, p, day, request.form.get("name", ""),
+                                   working=request.form.get("working") == "1")
+
+    attempt(add, _("Hari dicatat."))
+    return redirect(url_for("ui_dik.days_off", tahun=request.form.get("day", "")[:4] or None))
+
+
+@bp.post("/hari-libur/<day>/hapus")
+def remove_day_off(day: str) -> BaseResponse:
+    """Admin: remove a Pemda row."""
+    from datetime import date as date_
+
+    from ..services import days_off as service
+
+    s, p = session_(), principal()
+    try:
+        when = date_.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    attempt(lambda: service.remove_day_off(s, p, when), _("Hari dihapus."))
+    return redirect(url_for("ui_dik.days_off", tahun=when.year))
+
+
 @bp.post("/dik/atasan")
 def designate() -> BaseResponse:
     """Admin: name an OPD's atasan PPID (who approves its DIK)."""

@@ -160,3 +160,27 @@ def test_monev_button_gives_the_bundle_and_is_audited(office: Office, app: Any) 
         events = s.scalars(select(AuditEvent).where(
             AuditEvent.action == "monev.bundle_generated")).all()
         assert len(events) == 1 and events[0].detail["year"] == year
+
+
+def test_admin_keeps_the_pemdas_days_off(office: Office, app: Any) -> None:
+    from publisher.models import DayOff
+
+    admin = _as(app, office.make.admin().username)
+    page = admin.text("/admin/hari-libur?tahun=2025")
+    assert "Hari Raya Idul Fitri" in page and "cuti bersama" in page
+    admin.post("/admin/hari-libur", {"day": "2025-04-15", "name": "Hari Jadi Kabupaten"})
+    assert "Hari Jadi Kabupaten" in admin.text("/admin/hari-libur?tahun=2025")
+    bad = admin.post("/admin/hari-libur", {"day": "15-04-2025", "name": "X"})
+    assert bad.status_code == 302
+    with office.runtime.db.read() as s:
+        assert [d.name for d in s.scalars(select(DayOff))] == [
+            "Hari Jadi Kabupaten"]
+        assert s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "day_off.added")).all() == ["day_off.added"]
+    operator = _as(app, office.operator.username)
+    assert 'id="add-day-off"' not in operator.text("/admin/hari-libur?tahun=2025")
+    operator.post("/admin/hari-libur/2025-04-15/hapus")
+    admin.post("/admin/hari-libur/2025-04-15/hapus")
+    with office.runtime.db.read() as s:
+        assert s.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "day_off.removed")).all() == ["day_off.removed"]
