@@ -38,7 +38,7 @@ from ..timeutil import to_local, utcnow
 from ..web.ids import is_id
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .items import block_publications, get_item, get_opd
+from .items import block_publications, get_item, get_opd, parse_date
 
 ATASAN_PPID = "atasan_ppid"
 #: Fields of a version a person writes (the rest is the signature chain).
@@ -162,7 +162,7 @@ def clean_fields(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         out["conclusion"] = conclusion
     for name in _DATE_FIELDS:
         if name in data:
-            out[name] = _date(data.get(name), name)
+            out[name] = parse_date(data.get(name), name)
     if "members" in data:
         members = data.get("members") or []
         if isinstance(members, str):
@@ -175,17 +175,6 @@ def clean_fields(data: dict[str, Any], partial: bool) -> dict[str, Any]:
                           field="members")
         out["members"] = cleaned
     return out
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise Invalid(f"{value!r} bukan tanggal (YYYY-MM-DD)", field=field) from None
 
 
 def check_complete(version: DikVersion) -> None:

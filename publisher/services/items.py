@@ -128,7 +128,7 @@ def clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str
                 raise Invalid("tautan harus diawali http:// atau https://", field=name)
             out[name] = value
     if "made_at" in data:
-        out["made_at"] = _date(data.get("made_at"), "made_at")
+        out["made_at"] = parse_date(data.get("made_at"), "made_at")
     if "info_formats" in data:
         formats = data.get("info_formats") or []
         if isinstance(formats, str):
@@ -154,11 +154,12 @@ def clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str
             value = (data.get(name) or "").strip()
             out[name] = value or (None if name == "exemption_article" else "")
     if "exemption_until" in data:
-        out["exemption_until"] = _date(data.get("exemption_until"), "exemption_until")
+        out["exemption_until"] = parse_date(data.get("exemption_until"), "exemption_until")
     return out
 
 
-def _date(value: Any, field: str) -> date | None:
+def parse_date(value: Any, field: str) -> date | None:
+    """``YYYY-MM-DD`` (or a date) → date; None for empty; Invalid naming ``field``."""
     if value in (None, ""):
         return None
     if isinstance(value, date):

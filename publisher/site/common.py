@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..app import db_session
+from ..models import Opd
 from ..register import CATEGORY_LABELS, long_date, pemda_name
 from ..timeutil import to_local, zone_label
 
@@ -26,6 +27,16 @@ def local_time(moment: datetime | None, tz_name: str) -> str:
         return ""
     local = to_local(moment, tz_name)
     return f"{long_date(local.date())} {local:%H:%M} {zone_label(tz_name)}"
+
+
+def opd_or_404(opd_slug: str) -> Opd:
+    """The OPD a public URL names, or 404."""
+    from . import queries
+
+    opd = queries.opd_by_slug(db_session(), opd_slug)
+    if opd is None:
+        abort(404)
+    return opd
 
 
 def int_param(name: str, default: int, minimum: int = 1, maximum: int = 10**9) -> int:

@@ -18,8 +18,7 @@ from ..register import long_date
 from ..services import dik_docs
 from ..services.dik import version_of
 from ..services.errors import ServiceError
-from . import queries
-from .common import install, local_time
+from .common import install, local_time, opd_or_404
 
 bp = Blueprint("site_dik", __name__)
 install(bp)
@@ -56,13 +55,6 @@ def _rows(opd_ids: list[int] | None) -> list[PublicRow]:
             for e, v, o in db_session().execute(query)]
 
 
-def _opd(opd_slug: str) -> Opd:
-    opd = queries.opd_by_slug(db_session(), opd_slug)
-    if opd is None:
-        abort(404)
-    return opd
-
-
 def _page(opd: Opd | None) -> str:
     rows = _rows([opd.id] if opd is not None else None)
     return render_template(
@@ -80,7 +72,7 @@ def _pdf(data: bytes, filename: str) -> Response:
 @bp.get("/o/<opd_slug>/dik")
 def opd_dik(opd_slug: str) -> str:
     """The DIK of one OPD."""
-    return _page(_opd(opd_slug))
+    return _page(opd_or_404(opd_slug))
 
 
 @bp.get("/dik")
@@ -92,7 +84,7 @@ def pemda_dik() -> str:
 @bp.get("/o/<opd_slug>/dik/penetapan.pdf")
 def opd_penetapan(opd_slug: str) -> Response:
     """The penetapan DIK of one OPD (every entry in force)."""
-    opd = _opd(opd_slug)
+    opd = opd_or_404(opd_slug)
     try:
         doc = dik_docs.penetapan_of(db_session(), opd, get_runtime().settings.public_base_url)
     except ServiceError:

@@ -14,8 +14,7 @@ from ..app import db_session, get_runtime
 from ..models import Opd
 from ..register import MIME_TYPES, Register, build, current_semester, parse_period, render
 from ..services.errors import Invalid
-from . import queries
-from .common import install, int_param
+from .common import install, int_param, opd_or_404
 
 bp = Blueprint("site_dip", __name__)
 install(bp)
@@ -36,13 +35,6 @@ def _register(opd: Opd | None) -> Register:
     descendants = request.args.get("turunan", "") in ("1", "true", "ya")
     return build(db_session(), runtime.settings, year, semester, opd=opd,
                  descendants=descendants)
-
-
-def _opd(opd_slug: str) -> Opd:
-    opd = queries.opd_by_slug(db_session(), opd_slug)
-    if opd is None:
-        abort(404)
-    return opd
 
 
 def _page(opd: Opd | None) -> str:
@@ -90,13 +82,13 @@ def _download(opd: Opd | None, fmt: str) -> Response:
 @bp.get("/o/<opd_slug>/dip")
 def opd_dip(opd_slug: str) -> str:
     """The DIP of one OPD."""
-    return _page(_opd(opd_slug))
+    return _page(opd_or_404(opd_slug))
 
 
 @bp.get("/o/<opd_slug>/dip.<fmt>")
 def opd_dip_download(opd_slug: str, fmt: str) -> Response:
     """The DIP of one OPD as CSV or XLSX."""
-    return _download(_opd(opd_slug), fmt)
+    return _download(opd_or_404(opd_slug), fmt)
 
 
 @bp.get("/dip")
