@@ -24,6 +24,7 @@ from . import (
     detail,
     dik,
     feeds,
+    oversight,
     queue,
     register,
 )
@@ -67,5 +68,5 @@ def init_app(app: Flask) -> None:
 
     common.init_app(app)
     for module in (auth, dashboard, compose, calendar, queue, detail, approvals, dik, channels,
-                   feeds, register, audit, admin):
+                   feeds, register, audit, oversight, admin):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
