@@ -11,6 +11,11 @@ Environment:
 from __future__ import annotations
 
 import os
+
+# Before publisher is imported (and inherited by the CLI processes tests start): cheap scrypt
+# parameters for the suite's many users; see publisher.security.PASSWORD_METHOD.
+os.environ.setdefault("PUBLISHER_TEST_FAST_PASSWORD_HASH", "1")
+
 import shutil
 import uuid
 from collections.abc import Iterator
