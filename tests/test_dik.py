@@ -101,15 +101,18 @@ def test_separation_of_duties_refusals_are_audited(office: Office) -> None:
     # an admin (PPID Utama) is not the atasan PPID either
     with pytest.raises(dik.ApprovalRefused):
         dik.run_guarded(db, office.make.admin().principal, dik.approve, entry_id)
-    # someone of another OPD does not even see it
+    # someone of another OPD does not even see it (answered as not found, still audited)
     stranger = office.make.person(Role.APPROVER, office.other_opd)
     with pytest.raises(NotFound):
         dik.run_guarded(db, stranger.principal, dik.approve, entry_id)
+    with pytest.raises(NotFound):  # an entry that does not exist is just not found
+        dik.run_guarded(db, stranger.principal, dik.approve, entry_id + 1000)
     with db.read() as s:
         refused = s.scalars(select(AuditEvent).where(
             AuditEvent.action == "dik.approval_refused")).all()
         assert s.get_one(DikEntry, entry_id).status == DikStatus.SUBMITTED
-        assert len(refused) == 2 and {e.result for e in refused} == {"refused"}
+        assert len(refused) == 3 and {e.result for e in refused} == {"refused"}
+        assert refused[-1].actor_id == str(stranger.user_id)
         assert all(e.detail["dik_entry_id"] == entry_id for e in refused)
 
 

@@ -333,6 +333,25 @@ class ApprovalRefused(Forbidden):
         self.version = version
 
 
+class HiddenApprovalRefused(NotFound):
+    """An approval of another OPD's entry: answered as not found (never reveal it), and
+    audited like a refused approval."""
+
+    def __init__(self, entry: DikEntry) -> None:
+        super().__init__(f"entri DIK #{entry.id} tidak ditemukan", field="entry_id")
+        self.entry_id = entry.id
+        self.opd_id = entry.opd_id
+        self.version = entry.latest_version
+
+
+def _entry_to_sign(session: Session, principal: Principal, entry_id: int) -> DikEntry:
+    """The entry an approval or return names; another OPD's is refused (and audited)."""
+    entry = session.get(DikEntry, entry_id) if is_id(entry_id) else None
+    if entry is not None and not principal.can_read(entry.opd_id):
+        raise HiddenApprovalRefused(entry)
+    return get_entry(session, principal, entry_id)
+
+
 def _check_approver(session: Session, principal: Principal, entry: DikEntry,
                     version: DikVersion, doing: str) -> Designation:
     office = designation(session, entry.opd_id)
@@ -351,7 +370,7 @@ def _check_approver(session: Session, principal: Principal, entry: DikEntry,
 
 def approve(session: Session, principal: Principal, entry_id: int) -> DikEntry:
     """Pengesahan by the designated atasan PPID: the version takes effect, with a number."""
-    entry = get_entry(session, principal, entry_id)
+    entry = _entry_to_sign(session, principal, entry_id)
     version = version_of(entry)
     if version.status != DikVersionStatus.SUBMITTED:
         raise Conflict(f"versi {version.version} berstatus {version.status}, bukan menunggu "
@@ -392,7 +411,7 @@ def _next_number(session: Session, entry: DikEntry, now: datetime) -> str:
 def return_version(session: Session, principal: Principal, entry_id: int,
                    comment: str) -> DikEntry:
     """The atasan PPID sends the version back with a comment."""
-    entry = get_entry(session, principal, entry_id)
+    entry = _entry_to_sign(session, principal, entry_id)
     version = version_of(entry)
     if version.status != DikVersionStatus.SUBMITTED:
         raise Conflict(f"versi {version.version} berstatus {version.status}, bukan menunggu "
@@ -607,7 +626,7 @@ def run_guarded(db: Database, principal: Principal, action: Callable[..., Any], 
             result = action(session, principal, *args)
             session.flush()
             return present(result)
-    except ApprovalRefused as exc:
+    except (ApprovalRefused, HiddenApprovalRefused) as exc:
         with db.write() as session:
             opd = session.get(Opd, exc.opd_id)
             record(session, principal, "dik.approval_refused", opd=opd, result="refused",
