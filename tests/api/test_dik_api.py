@@ -218,7 +218,10 @@ def test_other_opd_gets_404(d: Dik) -> None:
     status, body, _ = d.api.get("/dik?opd=kominfo", other)
     assert status == 422 and body["type"].endswith(":rule")
     assert d.api.get(f"/dik/{entry['id']}", d.world.auditor)[0] == 200
-    assert not d.audit_actions("dik.approval_refused")
+    # the approval and the return were answered as not found, and are audited as refused
+    refused = d.audit_actions("dik.approval_refused")
+    assert len(refused) == 2
+    assert {e.actor_id for e in refused} == {str(other.user_id)}
 
 
 def test_roles_are_checked_before_the_body(d: Dik) -> None:
