@@ -687,3 +687,69 @@ class DailyJob(Base):
     last_day: Mapped[date | None] = mapped_column(Date)
     claimed_by: Mapped[str] = mapped_column(String(100), default="")
     ran_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+class NotificationStatus(StrEnum):
+    """Where a notification stands; an in-app one is delivered when written."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker, leased
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"  # permanently, with the reason
+
+
+class Delivery(StrEnum):
+    """How a person is told."""
+
+    INAPP = "inapp"
+    EMAIL = "email"
+    OFF = "off"
+
+
+class Notification(Base):
+    """One message to one person by one delivery, written in the transaction of the change
+    that causes it and sent by a worker with the queue's claim/lease/retry discipline."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_due", "status", "due_at"),
+        Index("ix_notification_user_unread", "user_id", "delivery", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    delivery: Mapped[str] = mapped_column(String(20))
+    #: One row per (event, person, delivery): a retried transaction cannot notify twice.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(1000), default="")
+    opd_id: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    publication_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class NotificationPreference(Base):
+    """A person's choice for one kind of notification (no row: the kind's default)."""
+
+    __tablename__ = "notification_preference"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    delivery: Mapped[str] = mapped_column(String(20))

@@ -320,6 +320,15 @@ def submit(session: Session, principal: Principal, entry_id: int) -> DikEntry:
     version.return_comment = ""
     _set_pending_status(entry, DikStatus.SUBMITTED)
     record(session, principal, "dik.submitted", opd=entry.opd, detail=_detail(version))
+    office = designation(session, entry.opd_id)
+    if office is not None and office.user_id != principal.user_id:
+        from ..notify.outbox import notify
+
+        notify(session, "dik_submitted", [office.user_id],
+               event_key=f"dik-{entry.id}-v{version.version}-{version.submitted_at:%Y%m%d%H%M%S%f}",
+               context={"actor": principal.full_name, "title": version.title,
+                        "opd": entry.opd.name},
+               link=f"/admin/dik/{entry.id}", opd_id=entry.opd_id)
     return entry
 
 

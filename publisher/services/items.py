@@ -420,9 +420,25 @@ def submit_item(session: Session, principal: Principal, settings: Any, item_id: 
     item.status = ItemStatus.SUBMITTED
     item.submitted_at = utcnow()
     record(session, principal, "item.submitted", item=item)
-    if not item.opd.approval_required:
+    if item.opd.approval_required:
+        _tell_approvers(session, principal, item)
+    else:
         _approve(session, principal, item, "persetujuan tidak diwajibkan di OPD ini")
     return item
+
+
+def _tell_approvers(session: Session, principal: Principal, item: Item) -> None:
+    """The OPD's approvers (never the one who submitted) hear that an item awaits them."""
+    from ..models import Membership
+    from ..notify.outbox import notify
+
+    approvers = session.scalars(select(Membership.user_id).where(
+        Membership.opd_id == item.opd_id, Membership.role == Role.APPROVER,
+        Membership.user_id != principal.user_id)).all()
+    notify(session, "item_submitted", approvers,
+           event_key=f"item-{item.id}-v{item.version}-{item.submitted_at:%Y%m%d%H%M%S%f}",
+           context={"actor": principal.full_name, "title": item.title, "opd": item.opd.name},
+           link=f"/admin/informasi/{item.id}#approval", opd_id=item.opd_id, item_id=item.id)
 
 
 def approve_item(
@@ -475,6 +491,14 @@ def return_item(
     item.status = ItemStatus.RETURNED
     item.review_comment = comment.strip()
     record(session, principal, "item.returned", item=item, detail={"comment": comment.strip()})
+    if item.created_by_id is not None:
+        from ..notify.outbox import notify
+
+        notify(session, "item_returned", [item.created_by_id],
+               event_key=f"item-{item.id}-v{item.version}-returned-{utcnow():%Y%m%d%H%M%S%f}",
+               context={"actor": principal.full_name, "title": item.title,
+                        "comment": item.review_comment},
+               link=f"/admin/informasi/{item.id}", opd_id=item.opd_id, item_id=item.id)
     return item
 
 
