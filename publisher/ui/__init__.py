@@ -24,6 +24,7 @@ from . import (
     detail,
     dik,
     feeds,
+    notifications,
     oversight,
     queue,
     register,
@@ -68,5 +69,5 @@ def init_app(app: Flask) -> None:
 
     common.init_app(app)
     for module in (auth, dashboard, compose, calendar, queue, detail, approvals, dik, channels,
-                   feeds, register, audit, oversight, admin):
+                   feeds, register, audit, oversight, admin, notifications):
         app.register_blueprint(module.bp, url_prefix=PREFIX)

@@ -168,6 +168,9 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         if not request.path.startswith("/admin"):
             return {}
+        from .notifications import unread_count
+
+        signed_in = bool(current_user and current_user.is_authenticated)
         return {
             "category_label": lambda c: str(CATEGORY_LABELS.get(c, c)),
             "role_label": lambda r: str(ROLE_LABELS.get(r, r)),
@@ -175,6 +178,9 @@ def init_app(app: Flask) -> None:
             "me": getattr(current_user, "principal", None),
             "current_endpoint": request.endpoint or "",
             "get_locale": get_locale,
+            # the bell: one indexed COUNT, only when signed in
+            "unread_notifications": unread_count(db_session(), current_user.user_id)
+            if signed_in else 0,
         }
 
     @app.before_request
