@@ -84,12 +84,12 @@ class Settings:
 
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
     database_url: str = ""
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
     #: Earlier secret keys, still accepted for decrypting stored credentials (key rotation).
-    old_secret_keys: tuple[str, ...] = ()
+    old_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     public_base_url: str = "http://127.0.0.1:5000"
     timezone: str = "Asia/Jakarta"
-    admin_password: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 5000
     #: How long a claimed publication belongs to a worker before reconciliation may take it.
@@ -111,9 +111,20 @@ class Settings:
     graph_version: str = "v24.0"
     log_level: str = "INFO"
     #: Ed25519 key signing audit checkpoints (PEM or base64 raw); default: instance file.
-    audit_signing_key: str | None = None
+    audit_signing_key: str | None = field(default=None, repr=False)
     #: Working days ahead that a DIK entry's review (peninjauan kembali) shows as due.
     dik_review_notice_days: int = 10
+    #: Outgoing mail for email notifications (None: they stay queued until it is set).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    #: ``starttls`` (submission, port 587), ``ssl`` (implicit TLS, port 465) or ``none``.
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    #: Secret: never logged, left out of :meth:`as_dict` and of the repr.
+    smtp_password: str | None = field(default=None, repr=False)
+    #: The sender address of every notification email (required with a host).
+    smtp_from: str | None = None
+    smtp_timeout: float = 15.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -153,6 +164,13 @@ class Settings:
             "graph_version": _env("GRAPH_VERSION", "v24.0"),
             "log_level": (_env("LOG_LEVEL") or "INFO").upper(),
             "audit_signing_key": _env("AUDIT_SIGNING_KEY"),
+            "smtp_host": _env("SMTP_HOST"),
+            "smtp_port": _int(_env("SMTP_PORT"), "SMTP_PORT", 587),
+            "smtp_security": (_env("SMTP_SECURITY") or "starttls").strip().lower(),
+            "smtp_username": _env("SMTP_USERNAME"),
+            "smtp_password": _env("SMTP_PASSWORD"),
+            "smtp_from": _env("SMTP_FROM"),
+            "smtp_timeout": _float(_env("SMTP_TIMEOUT"), "SMTP_TIMEOUT", 15.0),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -197,16 +215,45 @@ class Settings:
         if not re.fullmatch(r"v\d+\.\d+", self.graph_version or ""):
             raise ConfigError(f"PUBLISHER_GRAPH_VERSION must look like v24.0, "
                               f"not {self.graph_version!r}")
+        self._validate_smtp()
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise ConfigError(f"PUBLISHER_SECRET_KEY must be at least {MIN_SECRET_LENGTH} "
                               "characters (a long random value)")
 
+    def _validate_smtp(self) -> None:
+        if self.smtp_host is not None:
+            validate_host(self.smtp_host, "PUBLISHER_SMTP_HOST")
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ConfigError(f"PUBLISHER_SMTP_SECURITY must be one of "
+                              f"{', '.join(SMTP_SECURITY)}, not {self.smtp_security!r}")
+        if self.smtp_host is not None and self.smtp_from is None:
+            raise ConfigError("PUBLISHER_SMTP_FROM is required when PUBLISHER_SMTP_HOST is "
+                              "set (the sender address, e.g. ppid@dinas.go.id)")
+        if self.smtp_from is not None and not _EMAIL.fullmatch(self.smtp_from):
+            raise ConfigError(f"PUBLISHER_SMTP_FROM must be an email address like "
+                              f"ppid@dinas.go.id, not {self.smtp_from!r}")
+        if self.smtp_password and not self.smtp_username:
+            raise ConfigError("PUBLISHER_SMTP_USERNAME is required when "
+                              "PUBLISHER_SMTP_PASSWORD is set")
+        for name, value in (("SMTP_USERNAME", self.smtp_username),
+                            ("SMTP_PASSWORD", self.smtp_password)):
+            if value is not None and any(c in value for c in "\r\n\x00"):
+                raise ConfigError(f"PUBLISHER_{name} must not contain line breaks")
+
     def as_dict(self) -> dict[str, Any]:
-        """All settings, for ``app.config['PUBLISHER']`` introspection."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """All settings, for ``app.config['PUBLISHER']`` introspection (secrets of other
+        services, such as the SMTP password, are left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in _NOT_SHOWN}
 
 
 MIN_SECRET_LENGTH = 16
+SMTP_SECURITY = ("starttls", "ssl", "none")
+#: Settings never shown or logged.
+_NOT_SHOWN = frozenset({"smtp_password"})
+#: An address as the SMTP envelope takes it: local@domain.tld, no spaces or brackets.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?=.{1,253}$)[A-Za-z0-9-]{1,63}"
+                    r"(\.[A-Za-z0-9-]{1,63})+")
 #: (setting, lowest, highest) for every number.
 _RANGES: tuple[tuple[str, float, float], ...] = (
     ("port", 1, 65535),
@@ -220,6 +267,8 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("max_upload_bytes", 1024, 1 << 30),
     ("http_timeout", 0.1, 600),
     ("dik_review_notice_days", 1, 250),
+    ("smtp_port", 1, 65535),
+    ("smtp_timeout", 1, 300),
 )
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")

@@ -1,10 +1,11 @@
 """The periodic jobs of a scheduler process besides dispatch: feed polling, channel health,
-the daily DIK expiry, audit checkpoints and cleanup.
+the daily DIK expiry, audit checkpoints, email notifications and cleanup.
 
 ``publisher run`` and ``publisher worker`` build their Worker here, so every scheduler process
 runs the same jobs. Each job is safe with many workers: feed sources are claimed rows, each
 channel's daily health check is claimed by a conditional UPDATE, the DIK expiry runs once a
-day cluster-wide (:mod:`publisher.daily`), and the cleanup is an idempotent delete.
+day cluster-wide (:mod:`publisher.daily`), email notifications are claimed rows with a lease
+(:mod:`publisher.notify.delivery`), and the cleanup is an idempotent delete.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .daily import run_once_today
 from .feeds import poll_due_feeds
 from .health import JOB_SECONDS as HEALTH_SECONDS
 from .health import check_due_channels
+from .notify.delivery import drain as send_notifications
 from .runtime import Runtime
 from .scheduler import Worker
 from .services.dik import Expired, expire_due
@@ -25,6 +27,7 @@ FEED_POLL_SECONDS = 10.0
 DIK_EXPIRY_CHECK_SECONDS = 900.0
 IDEMPOTENCY_PURGE_SECONDS = 3600.0
 STATISTICS_SECONDS = 6 * 3600.0
+NOTIFICATION_SECONDS = 5.0
 
 
 def refresh_statistics(runtime: Runtime) -> None:
@@ -66,6 +69,10 @@ def make_worker(runtime: Runtime) -> Worker:
                         STATISTICS_SECONDS)
     worker.add_periodic("audit-checkpoint", lambda: checkpoint_audit(runtime),
                         CHECKPOINT_SECONDS)
+    worker.add_periodic("email-notifications",
+                        lambda: send_notifications(runtime, worker.worker_id,
+                                                   worker.stopped.is_set),
+                        NOTIFICATION_SECONDS)
     worker.add_periodic("dik-expiry", lambda: expire_dik(runtime, worker.worker_id),
                         DIK_EXPIRY_CHECK_SECONDS)
     return worker
