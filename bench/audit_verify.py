@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _peak
 from bench._seed import seed_opd_and_channel, seed_publications
 from publisher import audit, checkpoints
 from publisher.config import Settings
@@ -99,22 +100,6 @@ def seed(rt: Runtime, events: int, every: int) -> int:
         return audit.count(s)
 
 
-#: Runs the CLI and, at exit, prints the process's peak resident memory. VmHWM belongs to the
-#: program after exec; ru_maxrss also keeps the forking parent's resident size.
-_PEAK_WRAPPER = """
-import atexit, resource, sys
-def _peak():
-    try:
-        with open("/proc/self/status") as status:
-            kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sys.stderr.write(f"\\npeak-kb {kb}\\n")
-atexit.register(_peak)
-sys.argv[0] = "publisher"
-from publisher.cli import main
-main()
-"""
 
 
 def run_verify(settings: Settings) -> tuple[float, float, str]:
@@ -124,13 +109,11 @@ def run_verify(settings: Settings) -> tuple[float, float, str]:
            "PUBLISHER_INSTANCE_PATH": str(settings.instance_path)}
     file = str(checkpoints.checkpoint_path(settings))
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, "audit", "verify",
+    done = subprocess.run([sys.executable, "-c", _peak.CLI, "audit", "verify",
                            "--checkpoints", file], env=env, capture_output=True, text=True,
                           check=False)
     seconds = time.perf_counter() - started
-    peak_kb = [int(line.split()[1]) for line in done.stderr.splitlines()
-               if line.startswith("peak-kb ")]
-    peak_mb = peak_kb[-1] / 1024 if peak_kb else float("nan")
+    peak_mb = _peak.peak_mb(done.stderr)
     if done.returncode != 0:
         raise SystemExit(f"verify failed ({done.returncode}):\n{done.stdout[-2000:]}")
     return seconds, peak_mb, done.stdout.strip().splitlines()[-1]

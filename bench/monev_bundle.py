@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
 
+from bench import _peak
 from bench._ui_seed import Seeded, seed_people_and_channels
-from bench.audit_verify import _PEAK_WRAPPER
 from publisher.access import Principal
 from publisher.config import Settings
 from publisher.db import Database
@@ -178,16 +178,14 @@ def run_monev(settings: Settings, year: int, out: Path) -> tuple[float, float, s
            "PUBLISHER_SECRET_KEY": SECRET,
            "PUBLISHER_INSTANCE_PATH": str(settings.instance_path)}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, "monev", "--year", str(year),
+    done = subprocess.run([sys.executable, "-c", _peak.CLI, "monev", "--year", str(year),
                            "-o", str(out)], env=env, capture_output=True, text=True,
                           check=False)
     seconds = time.perf_counter() - started
-    peak_kb = [int(line.split()[1]) for line in done.stderr.splitlines()
-               if line.startswith("peak-kb ")]
     if done.returncode != 0:
         raise SystemExit(f"monev failed ({done.returncode}):\n{done.stdout[-2000:]}"
                          f"\n{done.stderr[-3000:]}")
-    return seconds, peak_kb[-1] / 1024 if peak_kb else float("nan"), done.stdout.strip()
+    return seconds, _peak.peak_mb(done.stderr), done.stdout.strip()
 
 
 def main() -> None:

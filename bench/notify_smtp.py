@@ -28,6 +28,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _peak
 from publisher.config import Settings
 from publisher.db import Database
 from publisher.migrate import upgrade
@@ -40,16 +43,8 @@ SECRET = "bench-secret-key-not-for-production"
 FROM = "ppid@diskominfo.example"
 
 # The sender, in a child: drains every due email notification, then reports.
-_SENDER = """
-import atexit, resource, sys, time
-def _peak():
-    try:
-        with open("/proc/self/status") as status:
-            kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sys.stderr.write(f"\\npeak-kb {kb}\\n")
-atexit.register(_peak)
+_SENDER = _peak.PRELUDE + """
+import time
 from publisher.config import Settings
 from publisher.notify.delivery import send_due_notifications
 from publisher.runtime import Runtime
@@ -141,9 +136,7 @@ def main() -> None:
         if done.returncode != 0:
             raise SystemExit(f"sender failed ({done.returncode}):\n{done.stderr[-2000:]}")
         _, sent, seconds = done.stdout.split()[-3:]
-        peak_kb = [int(line.split()[1]) for line in done.stderr.splitlines()
-                   if line.startswith("peak-kb ")]
-        peak_mb = peak_kb[-1] / 1024 if peak_kb else float("nan")
+        peak_mb = _peak.peak_mb(done.stderr)
         rate = int(sent) / float(seconds)
         print(f"sent {int(sent):,} emails in {float(seconds):.1f} s: {rate:,.0f} messages/s "
               f"(batch {args.batch}); server received {handler.count:,}; "
