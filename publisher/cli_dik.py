@@ -22,7 +22,7 @@ from .access import Principal
 from .cli import UserError, _Group, _opened, cli
 from .models import DikEntry, DikStatus, DikVersion, Opd, Role, User
 from .runtime import Runtime
-from .services import days_off, dik, dik_docs
+from .services import dik
 from .services.items import get_opd
 from .timeutil import utcnow
 
@@ -314,6 +314,8 @@ def dik_designate(as_user: str, opd: str, user_name: str, jabatan: str, nip: str
 @_output
 def dik_pdf(entry_id: int, as_user: str, version: int | None, output: str | None) -> None:
     """Berita acara uji konsekuensi (PDF) suatu versi yang disahkan."""
+    from .services import dik_docs  # the PDF stack: imported by the commands that use it
+
     with _opened() as runtime:
         principal = _principal(runtime, as_user)
         with runtime.db.write() as session:
@@ -330,6 +332,8 @@ def dik_pdf(entry_id: int, as_user: str, version: int | None, output: str | None
 @_output
 def dik_penetapan(as_user: str, opd: str, output: str | None) -> None:
     """Penetapan DIK suatu OPD (PDF): semua entri yang berlaku."""
+    from .services import dik_docs
+
     with _opened() as runtime:
         principal = _principal(runtime, as_user)
         with runtime.db.write() as session:
@@ -391,6 +395,8 @@ def days_off_group() -> None:
 @click.option("--year", type=click.IntRange(1900, 2100), help="Tahun (default: tahun ini).")
 def days_off_list(year: int | None) -> None:
     """Hari libur Pemda, libur nasional dan cuti bersama setahun (akhir pekan tidak)."""
+    from .services import days_off  # holidays: only for these commands
+
     wanted = year or utcnow().date().year
     with _opened() as runtime, runtime.db.read() as session:
         rows = days_off.list_days(session, wanted)
@@ -408,6 +414,8 @@ def days_off_list(year: int | None) -> None:
 @_as_option(required=False)
 def days_off_add(day: date, name: str, working: bool, as_user: str | None) -> None:
     """Tambah hari libur Pemda DATE bernama NAME (atau hari kerja dengan --working)."""
+    from .services import days_off  # holidays: only for these commands
+
     with _opened() as runtime:
         principal = _principal(runtime, as_user) if as_user else None
         with runtime.db.write() as session:
@@ -421,6 +429,8 @@ def days_off_add(day: date, name: str, working: bool, as_user: str | None) -> No
 @_as_option(required=False)
 def days_off_remove(day: date, as_user: str | None) -> None:
     """Hapus hari libur (atau hari kerja) Pemda DATE."""
+    from .services import days_off  # holidays: only for these commands
+
     with _opened() as runtime:
         principal = _principal(runtime, as_user) if as_user else None
         with runtime.db.write() as session:
@@ -434,6 +444,8 @@ def days_off_remove(day: date, as_user: str | None) -> None:
 @click.argument("count", metavar="N", type=click.IntRange(0, 3650))
 def days_off_deadline(day: date, count: int) -> None:
     """Tanggal N hari kerja setelah DATE (DATE sendiri tidak dihitung)."""
+    from .services import days_off  # holidays: only for these commands
+
     with _opened() as runtime, runtime.db.read() as session:
         due = days_off.calendar(session).deadline(day, count)
     click.echo(f"{due.isoformat()} ({days_off.day_name(due)}): {count} hari kerja setelah "

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import monev
 from .cli import UserError, _opened, cli
-from .register import current_semester, get_opd_by_slug
 
 
 @cli.command("monev")
@@ -24,6 +22,9 @@ def monev_command(year: int | None, opd_slug: str | None, descendants: bool,
                   output: str | None) -> None:
     """Bundel bukti Monev keterbukaan informasi publik satu tahun (ZIP): DIP per semester,
     penetapan DIK, berita acara uji konsekuensi, log publikasi, kadensi, serta merta."""
+    from . import monev  # the document stack: imported by the command that uses it
+    from .register import current_semester, get_opd_by_slug
+
     with _opened() as runtime, runtime.db.read() as session:
         if year is None:
             year = current_semester(runtime.settings.timezone)[0]
