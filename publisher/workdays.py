@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from functools import lru_cache
+from types import MappingProxyType
 
 import holidays
 from holidays.constants import GOVERNMENT, PUBLIC
@@ -32,6 +34,15 @@ WEEKEND_NAMES: Mapping[int, str] = {5: "Sabtu", 6: "Minggu"}
 _COUNTRY = "ID"
 _CATEGORIES = (PUBLIC, GOVERNMENT)
 _LANGUAGE = "id"
+
+
+@lru_cache(maxsize=32)
+def national_days_off(year: int) -> Mapping[date, str]:
+    """National holidays and cuti bersama of ``year``, loaded once per process (they do not
+    change while it runs; every calendar a request builds shares them)."""
+    loaded = holidays.country_holidays(
+        _COUNTRY, years=year, categories=_CATEGORIES, language=_LANGUAGE, expand=False)
+    return MappingProxyType(dict(loaded.items()))
 
 
 class WorkCalendar:
@@ -65,14 +76,7 @@ class WorkCalendar:
         """National holidays and cuti bersama of ``year`` (loaded once, then cached)."""
         cached = self._years.get(year)
         if cached is None:
-            loaded = holidays.country_holidays(
-                _COUNTRY,
-                years=year,
-                categories=_CATEGORIES,
-                language=_LANGUAGE,
-                expand=False,
-            )
-            cached = dict(loaded.items())
+            cached = national_days_off(year)
             self._years[year] = cached
         return cached
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..access import Principal
@@ -91,6 +91,16 @@ def approved_of(entry: DikEntry) -> DikVersion | None:
     return version_of(entry, entry.approved_version) if entry.approved_version else None
 
 
+#: How an entry joins the version in force (in queries that list entries with it).
+APPROVED_JOIN = (DikVersion.entry_id == DikEntry.id) & (
+    DikVersion.version == DikEntry.approved_version)
+
+
+def with_approved_version() -> Select[DikEntry, DikVersion]:
+    """Entries that have a version in force, each with that version."""
+    return select(DikEntry, DikVersion).join(DikVersion, APPROVED_JOIN)
+
+
 def list_entries(session: Session, principal: Principal, opd_id: int | None = None,
                  status: str | None = None) -> list[DikEntry]:
     """Entries the user may read, newest first."""
@@ -118,6 +128,13 @@ def atasan_title(session: Session, opd: Opd) -> str:
     """How the documents name the approving office."""
     return "Sekretaris Daerah (atasan PPID Utama)" if is_pemda(session, opd) else (
         "Atasan PPID (Kepala OPD)")
+
+
+def designations(session: Session, opd_ids: list[int]) -> dict[int, Designation]:
+    """The atasan PPID of each of these OPDs that has one (one query)."""
+    rows = session.scalars(select(Designation).where(
+        Designation.opd_id.in_(opd_ids), Designation.office == ATASAN_PPID))
+    return {row.opd_id: row for row in rows}
 
 
 def designation(session: Session, opd_id: int) -> Designation | None:
@@ -575,8 +592,7 @@ def expire_due(session: Session, now: datetime | None = None) -> list[Expired]:
     moment = now or utcnow()
     ended: list[Expired] = []
     rows = session.execute(
-        select(DikEntry, DikVersion).join(DikVersion, (DikVersion.entry_id == DikEntry.id) & (
-            DikVersion.version == DikEntry.approved_version)).where(
+        with_approved_version().where(
             DikEntry.status == DikStatus.IN_FORCE, DikVersion.period_end.is_not(None))
         .with_for_update(of=DikEntry)).all()
     for entry, version in rows:
@@ -615,8 +631,7 @@ def reviews_due(session: Session, principal: Principal, within_days: int | None 
 
         within_days = (calendar(session).add_working_days(day, working_days) - day).days
     rows = session.execute(
-        select(DikEntry, DikVersion).join(DikVersion, (DikVersion.entry_id == DikEntry.id) & (
-            DikVersion.version == DikEntry.approved_version)).where(
+        with_approved_version().where(
             principal.scope(DikEntry.opd_id), DikEntry.status == DikStatus.IN_FORCE,
             DikVersion.review_date.is_not(None),
             DikVersion.review_date <= day + timedelta(days=within_days))

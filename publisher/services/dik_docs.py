@@ -23,7 +23,7 @@ from ..models import DikEntry, DikStatus, DikVersion, DikVersionStatus, Opd
 from ..register import long_date, pemda_name
 from ..timeutil import to_local, utcnow, zone_label
 from .auditing import record
-from .dik import designation, get_entry, version_of
+from .dik import designation, get_entry, version_of, with_approved_version
 from .errors import Conflict, NotFound
 from .items import get_opd
 
@@ -120,8 +120,7 @@ def berita_acara(session: Session, principal: Principal, base_url: str, entry_id
 def in_force(session: Session, opd_id: int) -> list[tuple[DikEntry, DikVersion]]:
     """An OPD's entries in force with their approved versions, oldest first."""
     rows = session.execute(
-        select(DikEntry, DikVersion).join(DikVersion, (DikVersion.entry_id == DikEntry.id) & (
-            DikVersion.version == DikEntry.approved_version)).where(
+        with_approved_version().where(
             DikEntry.opd_id == opd_id, DikEntry.status == DikStatus.IN_FORCE)
         .order_by(DikEntry.id)).all()
     return [(e, v) for e, v in rows]

@@ -16,7 +16,7 @@ from ..dik_documents import CONCLUSION_LABELS, berita_acara_pdf, penetapan_pdf
 from ..models import DikEntry, DikStatus, DikVersion, Opd
 from ..register import long_date
 from ..services import dik_docs
-from ..services.dik import version_of
+from ..services.dik import APPROVED_JOIN, version_of
 from ..services.errors import ServiceError
 from .common import install, local_time, opd_or_404
 
@@ -43,8 +43,7 @@ class PublicRow:
 
 def _rows(opd_ids: list[int] | None) -> list[PublicRow]:
     query = (select(DikEntry, DikVersion, Opd)
-             .join(DikVersion, (DikVersion.entry_id == DikEntry.id)
-                   & (DikVersion.version == DikEntry.approved_version))
+             .join(DikVersion, APPROVED_JOIN)
              .join(Opd, Opd.id == DikEntry.opd_id)
              .where(DikEntry.status.in_(_SHOWN)).order_by(Opd.name, DikEntry.id))
     if opd_ids is not None:

@@ -3,18 +3,29 @@ konsekuensi table, the signature chain (submit, pengesahan, return) and the docu
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..app import get_runtime
 from ..dik_documents import CONCLUSION_LABELS
-from ..models import EXEMPTION_ARTICLES, DikConclusion, DikStatus, DikVersionStatus, Role
+from ..models import (
+    EXEMPTION_ARTICLES,
+    DikConclusion,
+    DikStatus,
+    DikVersionStatus,
+    Role,
+    User,
+)
+from ..services import days_off as days_off_service
 from ..services import dik, dik_docs
-from ..services.errors import ServiceError
+from ..services.errors import Invalid, ServiceError
+from ..web.ids import parse_id
 from .common import (
     arg_int,
     attempt,
@@ -80,15 +91,9 @@ def index() -> str:
         status = None
     entries = dik.list_entries(s, p, opd_id, status)
     opds = visible_opds(s, p)
-    offices = {o.id: dik.designation(s, o.id) for o in opds}
-    people = []
-    if p.is_admin:
-        from sqlalchemy import select
-
-        from ..models import User
-
-        people = list(s.scalars(select(User).where(User.is_active.is_(True))
-                                .order_by(User.full_name)))
+    offices = dik.designations(s, [o.id for o in opds])
+    people = list(s.scalars(select(User).where(User.is_active.is_(True))
+                            .order_by(User.full_name))) if p.is_admin else []
     return render_template(
         "ui/dik_list.html", entries=entries, opds=opds, opd_id=opd_id, offices=offices,
         people=people,
@@ -112,7 +117,7 @@ def create() -> Any:
     s, p = session_(), principal()
     data = _form_data()
     try:
-        entry = dik.create_entry(s, p, arg_int_form("opd") or 0, data)
+        entry = dik.create_entry(s, p, parse_id(request.form.get("opd")) or 0, data)
         s.commit()
     except ServiceError as exc:
         s.rollback()
@@ -120,13 +125,6 @@ def create() -> Any:
         return _render_form(None, data, exc.field, 422)
     flash(_("Draf DIK disimpan."), "success")
     return redirect(url_for("ui_dik.show", entry_id=entry.id))
-
-
-def arg_int_form(name: str) -> int | None:
-    """An id from the posted form (None when malformed)."""
-    from ..web.ids import parse_id
-
-    return parse_id(request.form.get(name))
 
 
 @bp.get("/dik/<id:entry_id>")
@@ -232,7 +230,7 @@ def retest(entry_id: int) -> BaseResponse:
 def link(item_id: int) -> BaseResponse:
     """Point an item at the DIK entry that exempts it (or mark its blacked-out version)."""
     s, p = session_(), principal()
-    entry_id = arg_int_form("entry_id") or 0
+    entry_id = parse_id(request.form.get("entry_id")) or 0
     redacted = request.form.get("redacted") == "1"
     attempt(lambda: dik.link_item(s, p, item_id, entry_id, redacted),
             _("Informasi ditautkan ke entri DIK."))
@@ -252,38 +250,30 @@ def reclassify(item_id: int) -> BaseResponse:
 def days_off() -> str:
     """The Pemda's working-day calendar of a year: its own days off and days worked, and the
     national holidays and cuti bersama it reads from the ``holidays`` package."""
-    from datetime import date as date_
 
-    from ..services import days_off as service
-
-    year = arg_int("tahun") or date_.today().year
+    year = arg_int("tahun") or date.today().year
     try:
-        days = service.list_days(session_(), year)
+        days = days_off_service.list_days(session_(), year)
     except ServiceError as exc:
         flash(exc.message, "error")
-        year, days = date_.today().year, service.list_days(session_(), date_.today().year)
+        year, days = date.today().year, days_off_service.list_days(session_(), date.today().year)
     return render_template("ui/days_off.html", year=year, days=days,
-                           kinds=service.KIND_LABELS, weekday=service.day_name,
+                           kinds=days_off_service.KIND_LABELS, weekday=days_off_service.day_name,
                            can_edit=principal().is_admin)
 
 
 @bp.post("/hari-libur")
 def add_day_off() -> BaseResponse:
     """Admin: add a Pemda day off (or a day worked)."""
-    from datetime import date as date_
-
-    from ..services import days_off as service
-    from ..services.errors import Invalid
-
     s, p = session_(), principal()
 
     def add() -> Any:
         try:
-            day = date_.fromisoformat(request.form.get("day", ""))
+            day = date.fromisoformat(request.form.get("day", ""))
         except ValueError:
             raise Invalid("tanggal tidak valid (YYYY-MM-DD)", field="date") from None
-        return service.add_day_off(s, p, day, request.form.get("name", ""),
-                                   working=request.form.get("working") == "1")
+        return days_off_service.add_day_off(s, p, day, request.form.get("name", ""),
+                                           working=request.form.get("working") == "1")
 
     attempt(add, _("Hari dicatat."))
     return redirect(url_for("ui_dik.days_off", tahun=request.form.get("day", "")[:4] or None))
@@ -292,16 +282,12 @@ def add_day_off() -> BaseResponse:
 @bp.post("/hari-libur/<day>/hapus")
 def remove_day_off(day: str) -> BaseResponse:
     """Admin: remove a Pemda row."""
-    from datetime import date as date_
-
-    from ..services import days_off as service
-
     s, p = session_(), principal()
     try:
-        when = date_.fromisoformat(day)
+        when = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    attempt(lambda: service.remove_day_off(s, p, when), _("Hari dihapus."))
+    attempt(lambda: days_off_service.remove_day_off(s, p, when), _("Hari dihapus."))
     return redirect(url_for("ui_dik.days_off", tahun=when.year))
 
 
@@ -309,8 +295,8 @@ def remove_day_off(day: str) -> BaseResponse:
 def designate() -> BaseResponse:
     """Admin: name an OPD's atasan PPID (who approves its DIK)."""
     s, p = session_(), principal()
-    user_id = arg_int_form("user_id") or 0
-    attempt(lambda: dik.designate(s, p, arg_int_form("opd") or 0, user_id,
+    user_id = parse_id(request.form.get("user_id")) or 0
+    attempt(lambda: dik.designate(s, p, parse_id(request.form.get("opd")) or 0, user_id,
                                   request.form.get("jabatan", "")),
             _("Atasan PPID ditetapkan."))
     return redirect(url_for("ui_dik.index"))
