@@ -154,6 +154,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(5), default="id")
+    #: The Telegram chat (private or group) linked with a one-time code; None: not linked.
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(40))
+    telegram_chat_title: Mapped[str] = mapped_column(String(200), default="")
+    #: The hour (0-23, the person's OPD zone) at which the daily digest goes out.
+    digest_hour: Mapped[int] = mapped_column(Integer, default=7)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -700,6 +705,7 @@ class NotificationStatus(StrEnum):
     RETRYING = "retrying"
     SENT = "sent"
     FAILED = "failed"  # permanently, with the reason
+    DIGEST = "digest"  # waits (until due_at) to go out in the person's daily digest
 
 
 class Delivery(StrEnum):
@@ -707,7 +713,15 @@ class Delivery(StrEnum):
 
     INAPP = "inapp"
     EMAIL = "email"
+    TELEGRAM = "telegram"
     OFF = "off"
+
+
+class Timing(StrEnum):
+    """When a person is told by email or Telegram (in-app is always at once)."""
+
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
 
 
 class Notification(Base):
@@ -740,6 +754,8 @@ class Notification(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: For a row that went out in a daily digest: the digest notification that carried it.
+    digest_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -753,3 +769,54 @@ class NotificationPreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
     delivery: Mapped[str] = mapped_column(String(20))
+    timing: Mapped[str] = mapped_column(String(20), default=Timing.IMMEDIATE)
+
+
+class TelegramLinkCode(Base):
+    """A one-time code a person sends to the bot (``/start CODE``) to link a chat; only its
+    hash is stored, and it expires."""
+
+    __tablename__ = "telegram_link_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ServiceState(Base):
+    """A small named value the cluster keeps (the Telegram ``getUpdates`` offset)."""
+
+    __tablename__ = "service_state"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EscalationRule(Base):
+    """One of the Pemda's escalation rules (berkala overdue by N days, approval waiting more
+    than N hours, a channel held more than N hours), set by the PPID Utama."""
+
+    __tablename__ = "escalation_rule"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    threshold: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EscalationSent(Base):
+    """An escalation that fired: each (rule, subject) escalates once."""
+
+    __tablename__ = "escalation_sent"
+    __table_args__ = (UniqueConstraint("rule", "subject_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    subject_key: Mapped[str] = mapped_column(String(200))
+    opd_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
