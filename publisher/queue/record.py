@@ -12,6 +12,7 @@ from .. import audit
 from ..channels.base import Processing, Receipt
 from ..db import Database
 from ..models import Channel, ChannelStatus, Publication, PublicationStatus
+from ..notify.queue_events import record_events
 from . import rawsql
 from .claim import Claimed
 from .retry import Decision
@@ -72,6 +73,7 @@ def write_outcomes(
     processing: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     reauth: dict[int, str] = {}
+    held: list[tuple[int, str]] = []
     events = []
     for o in outcomes:
         fields = o.claimed.audit_fields()
@@ -154,6 +156,7 @@ def write_outcomes(
             .values(status=ChannelStatus.NEEDS_REAUTH, status_detail=message, updated_at=now)
         ).rowcount
         if changed:
+            held.append((channel_id, message))
             sample = next(o for o in outcomes if o.claimed.channel["id"] == channel_id)
             fields = sample.claimed.audit_fields()
             events.append(audit.make_event(
@@ -161,4 +164,5 @@ def write_outcomes(
                 error=message, tz_name=fields["tz_name"], opd_id=fields["opd_id"],
                 channel_id=channel_id, channel_kind=fields["channel_kind"],
             ))
+    record_events(conn, outcomes, held, now)
     audit.append(conn, events)
