@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 import secrets
+import ssl
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,9 @@ class Settings:
     #: The sender address of every notification email (required with a host).
     smtp_from: str | None = None
     smtp_timeout: float = 15.0
+    #: PEM file of the CA(s) that signed the server's certificate (a private CA), used instead
+    #: of the system's list; certificate and host name are always verified.
+    smtp_ca_file: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -171,6 +175,12 @@ class Settings:
             "smtp_password": _env("SMTP_PASSWORD"),
             "smtp_from": _env("SMTP_FROM"),
             "smtp_timeout": _float(_env("SMTP_TIMEOUT"), "SMTP_TIMEOUT", 15.0),
+            "telegram_bot_token": _env("TELEGRAM_BOT_TOKEN"),
+            "telegram_api_url": (_env("TELEGRAM_API_URL")
+                                 or "https://api.telegram.org").rstrip("/"),
+            "telegram_bot_username": (_env("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+            "telegram_timeout": _float(_env("TELEGRAM_TIMEOUT"), "TELEGRAM_TIMEOUT", 15.0),
+            "smtp_ca_file": _env("SMTP_CA_FILE"),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -216,6 +226,7 @@ class Settings:
             raise ConfigError(f"PUBLISHER_GRAPH_VERSION must look like v24.0, "
                               f"not {self.graph_version!r}")
         self._validate_smtp()
+        self._validate_telegram()
         if self.secret_key and len(self.secret_key) < MIN_SECRET_LENGTH:
             raise ConfigError(f"PUBLISHER_SECRET_KEY must be at least {MIN_SECRET_LENGTH} "
                               "characters (a long random value)")
@@ -239,6 +250,19 @@ class Settings:
                             ("SMTP_PASSWORD", self.smtp_password)):
             if value is not None and any(c in value for c in "\r\n\x00"):
                 raise ConfigError(f"PUBLISHER_{name} must not contain line breaks")
+        if self.smtp_ca_file is not None:
+            _ca_file(self.smtp_ca_file)
+
+    def _validate_telegram(self) -> None:
+        _http_url(self.telegram_api_url, "TELEGRAM_API_URL", path_allowed=True)
+        if self.telegram_bot_token is not None and not _BOT_TOKEN.fullmatch(
+                self.telegram_bot_token):
+            raise ConfigError("PUBLISHER_TELEGRAM_BOT_TOKEN must look like the token "
+                              "@BotFather gives (123456789:ABC-def...)")
+        if self.telegram_bot_username is not None and not re.fullmatch(
+                r"[A-Za-z][A-Za-z0-9_]{3,31}", self.telegram_bot_username):
+            raise ConfigError(f"PUBLISHER_TELEGRAM_BOT_USERNAME must be a bot username like "
+                              f"ppid_kab_bot, not {self.telegram_bot_username!r}")
 
     def as_dict(self) -> dict[str, Any]:
         """All settings, for ``app.config['PUBLISHER']`` introspection (secrets of other
@@ -250,7 +274,8 @@ class Settings:
 MIN_SECRET_LENGTH = 16
 SMTP_SECURITY = ("starttls", "ssl", "none")
 #: Settings never shown or logged.
-_NOT_SHOWN = frozenset({"smtp_password"})
+_NOT_SHOWN = frozenset({"smtp_password", "telegram_bot_token"})
+_BOT_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{20,100}")
 #: An address as the SMTP envelope takes it: local@domain.tld, no spaces or brackets.
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?=.{1,253}$)[A-Za-z0-9-]{1,63}"
                     r"(\.[A-Za-z0-9-]{1,63})+")
@@ -269,6 +294,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("dik_review_notice_days", 1, 250),
     ("smtp_port", 1, 65535),
     ("smtp_timeout", 1, 300),
+    ("telegram_timeout", 1, 300),
 )
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
@@ -304,6 +330,19 @@ def _http_url(url: str, name: str, path_allowed: bool) -> None:
                           f"not {url!r}")
     if parts.query or parts.fragment or (parts.path not in ("", "/") and not path_allowed):
         raise ConfigError(f"PUBLISHER_{name}: no query or fragment, please ({url!r})")
+
+
+def _ca_file(path: str) -> None:
+    """ConfigError unless ``path`` is a readable PEM file of CA certificates."""
+    if not Path(path).is_file():
+        raise ConfigError(f"PUBLISHER_SMTP_CA_FILE: {path!r} does not exist or is not a file "
+                          "(give the PEM file of the CA that signed the SMTP server's "
+                          "certificate)")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"PUBLISHER_SMTP_CA_FILE: {path!r} is not a readable PEM file of "
+                          f"CA certificates ({type(exc).__name__})") from None
 
 
 def _make_instance(instance_path: Path) -> None:

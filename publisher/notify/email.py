@@ -28,6 +28,14 @@ carries the same Message-ID.
 Errors are the channels' typed errors: connection refused, timeouts and 4xx replies are
 :class:`TransientError`; a refused recipient or bad address (5xx) is :class:`PermanentError`;
 a refused login (535) is :class:`AuthError` naming the settings to fix, never the password.
+
+TLS
+---
+``ssl`` (implicit TLS) and ``starttls`` always verify the server's certificate and its host
+name against ``PUBLISHER_SMTP_HOST``: the system's CAs, or only those of
+``PUBLISHER_SMTP_CA_FILE`` (a private CA) when it is set. A certificate that does not verify is
+a :class:`ConnectFailed` naming TLS and the setting: the notifications stay queued and are
+retried once the certificate or the setting is fixed.
 """
 
 from __future__ import annotations
@@ -128,6 +136,29 @@ def _reply_error(stage: str, code: int, reply: bytes | str) -> TransientError | 
     return TransientError(message, detail=f"{stage} {code}")
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """The client context: certificate and host name verified, ``PUBLISHER_SMTP_CA_FILE``
+    (when set) instead of the system's CAs."""
+    context = ssl.create_default_context(cafile=settings.smtp_ca_file)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def _tls_failed(host: str, port: int, exc: ssl.SSLError) -> ConnectFailed:
+    """What a failed TLS handshake tells the operator."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or "certificate verify failed"
+        return ConnectFailed(
+            f"Sertifikat TLS server SMTP {host}:{port} tidak dipercaya ({reason}): periksa "
+            "sertifikat server dan PUBLISHER_SMTP_CA_FILE (TLS certificate not trusted)",
+            detail="tls certificate")
+    return ConnectFailed(
+        f"Jabat tangan TLS dengan server SMTP {host}:{port} gagal ({exc.reason or exc}): "
+        "periksa PUBLISHER_SMTP_SECURITY dan PUBLISHER_SMTP_PORT (TLS handshake failed)",
+        detail="tls handshake")
+
+
 class SmtpSender:
     """One SMTP connection, reused across a batch and opened again after a failure."""
 
@@ -147,10 +178,11 @@ class SmtpSender:
         try:
             smtp: smtplib.SMTP
             if s.smtp_security == "ssl":
-                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                        context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls_context(s))
             else:
                 smtp = smtplib.SMTP(host, port, timeout=timeout)
+        except ssl.SSLError as exc:
+            raise _tls_failed(host, port, exc) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectFailed(f"Server SMTP {host}:{port} tidak dapat dihubungi: "
                                 f"{type(exc).__name__}: {exc}") from None
@@ -166,7 +198,7 @@ class SmtpSender:
                 if not smtp.has_extn("starttls"):
                     raise AuthError("Server SMTP tidak menawarkan STARTTLS: periksa "
                                     "PUBLISHER_SMTP_SECURITY (server offers no STARTTLS)")
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=tls_context(s))
                 smtp.ehlo()
             if s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password or "")
@@ -180,7 +212,10 @@ class SmtpSender:
         except (AuthError, ConnectFailed):
             self._drop(smtp)
             raise
-        except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:
+            self._drop(smtp)
+            raise _tls_failed(host, port, exc) from None
+        except (OSError, smtplib.SMTPException) as exc:
             self._drop(smtp)
             raise ConnectFailed(f"Sesi SMTP dengan {host}:{port} gagal: "
                                 f"{type(exc).__name__}") from None
