@@ -126,6 +126,14 @@ class Settings:
     #: The sender address of every notification email (required with a host).
     smtp_from: str | None = None
     smtp_timeout: float = 15.0
+    #: Telegram bot for notifications (None: Telegram notifications stay queued).
+    #: Secret: never logged, left out of :meth:`as_dict` and of the repr.
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    #: The Bot API server (a self-hosted ``telegram-bot-api`` or a test server).
+    telegram_api_url: str = "https://api.telegram.org"
+    #: The bot's @username, for the t.me link shown when a person links a chat.
+    telegram_bot_username: str | None = None
+    telegram_timeout: float = 15.0
     #: PEM file of the CA(s) that signed the server's certificate (a private CA), used instead
     #: of the system's list; certificate and host name are always verified.
     smtp_ca_file: str | None = None
