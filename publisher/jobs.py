@@ -1,11 +1,14 @@
 """The periodic jobs of a scheduler process besides dispatch: feed polling, channel health,
-the daily DIK expiry, audit checkpoints, email notifications and cleanup.
+the daily DIK expiry, audit checkpoints, email and Telegram notifications (with daily digests
+and chat linking), the hourly notification checks and escalations, and cleanup.
 
 ``publisher run`` and ``publisher worker`` build their Worker here, so every scheduler process
 runs the same jobs. Each job is safe with many workers: feed sources are claimed rows, each
 channel's daily health check is claimed by a conditional UPDATE, the DIK expiry runs once a
 day cluster-wide (:mod:`publisher.daily`), email notifications are claimed rows with a lease
-(:mod:`publisher.notify.delivery`), and the cleanup is an idempotent delete.
+(:mod:`publisher.notify.delivery`), the hourly checks notify with dedupe keys and escalate
+once per rule and subject (:mod:`publisher.notify.watch`), and the cleanup is an idempotent
+delete.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from .feeds import poll_due_feeds
 from .health import JOB_SECONDS as HEALTH_SECONDS
 from .health import check_due_channels
 from .notify.delivery import drain as send_notifications
+from .notify.digest import gather_due_digests
+from .notify.telegram_link import poll_updates as link_telegram_chats
+from .notify.watch import JOB_SECONDS as WATCH_SECONDS
+from .notify.watch import run as watch_notifications
 from .runtime import Runtime
 from .scheduler import Worker
 from .services.dik import Expired, expire_due
@@ -28,6 +35,8 @@ DIK_EXPIRY_CHECK_SECONDS = 900.0
 IDEMPOTENCY_PURGE_SECONDS = 3600.0
 STATISTICS_SECONDS = 6 * 3600.0
 NOTIFICATION_SECONDS = 5.0
+DIGEST_SECONDS = 60.0
+TELEGRAM_LINK_SECONDS = 10.0
 
 
 def refresh_statistics(runtime: Runtime) -> None:
@@ -69,10 +78,16 @@ def make_worker(runtime: Runtime) -> Worker:
                         STATISTICS_SECONDS)
     worker.add_periodic("audit-checkpoint", lambda: checkpoint_audit(runtime),
                         CHECKPOINT_SECONDS)
-    worker.add_periodic("email-notifications",
+    worker.add_periodic("notification-digests", lambda: gather_due_digests(runtime),
+                        DIGEST_SECONDS)
+    worker.add_periodic("telegram-link", lambda: link_telegram_chats(runtime),
+                        TELEGRAM_LINK_SECONDS)
+    worker.add_periodic("notifications",
                         lambda: send_notifications(runtime, worker.worker_id,
                                                    worker.stopped.is_set),
                         NOTIFICATION_SECONDS)
     worker.add_periodic("dik-expiry", lambda: expire_dik(runtime, worker.worker_id),
                         DIK_EXPIRY_CHECK_SECONDS)
+    worker.add_periodic("notify-watch",
+                        lambda: watch_notifications(runtime, worker.worker_id), WATCH_SECONDS)
     return worker

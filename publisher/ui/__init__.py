@@ -23,6 +23,7 @@ from . import (
     dashboard,
     detail,
     dik,
+    escalation,
     feeds,
     notifications,
     oversight,
@@ -69,5 +70,5 @@ def init_app(app: Flask) -> None:
 
     common.init_app(app)
     for module in (auth, dashboard, compose, calendar, queue, detail, approvals, dik, channels,
-                   feeds, register, audit, oversight, admin, notifications):
+                   feeds, register, audit, oversight, escalation, admin, notifications):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
