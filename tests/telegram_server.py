@@ -1,6 +1,6 @@
-"""A loopback server speaking the Telegram Bot API's ``sendMessage`` and ``getUpdates``, with
-its real answer and error shapes (429 with ``retry_after``, 403 bot blocked, 400 chat not
-found, 404 for a wrong token)."""
+"""A loopback server speaking the Telegram Bot API's ``sendMessage``, ``getUpdates`` and
+``getMe``, with its real answer and error shapes (429 with ``retry_after``, 403 bot blocked,
+400 chat not found, 404 for a wrong token)."""
 
 from __future__ import annotations
 
@@ -27,13 +27,14 @@ class BotApi:
         self._message_id = 0
         self.server.route(f"/bot{TOKEN}/sendMessage", self._send_message)
         self.server.route(f"/bot{TOKEN}/getUpdates", self._get_updates)
+        self.server.route(f"/bot{TOKEN}/getMe", self._get_me)
 
     def refuse_token(self, token: str) -> None:
         """Answer every method of ``token`` as Telegram does for a revoked or wrong token."""
         def unauthorized(handler: BaseHTTPRequestHandler) -> None:
             self._answer(handler, 401, {"ok": False, "error_code": 401,
                                         "description": "Unauthorized"})
-        for method in ("sendMessage", "getUpdates"):
+        for method in ("sendMessage", "getUpdates", "getMe"):
             self.server.route(f"/bot{token}/{method}", unauthorized)
 
     @property
@@ -54,6 +55,11 @@ class BotApi:
     def _params(self) -> dict[str, Any]:
         body = self.server.requests[-1]["body"]
         return json.loads(body or b"{}")
+
+    def _get_me(self, handler: BaseHTTPRequestHandler) -> None:
+        self._answer(handler, 200, {"ok": True, "result": {
+            "id": 123456789, "is_bot": True, "first_name": "PPID Sukamaju",
+            "username": "ppid_sukamaju_bot", "can_join_groups": True}})
 
     def _send_message(self, handler: BaseHTTPRequestHandler) -> None:
         params = self._params()

@@ -221,6 +221,12 @@ class SmtpSender:
                                 f"{type(exc).__name__}") from None
         return smtp
 
+    def check(self) -> None:
+        """Connect, secure and log in as for sending, then QUIT (raises as :meth:`send`)."""
+        self.close()
+        self._smtp = self._connect()
+        self.close()
+
     @staticmethod
     def _drop(smtp: smtplib.SMTP) -> None:
         with contextlib.suppress(OSError):  # closing a dead socket

@@ -25,6 +25,7 @@ from . import (
     dik,
     escalation,
     feeds,
+    notification_services,
     notifications,
     oversight,
     queue,
@@ -70,5 +71,6 @@ def init_app(app: Flask) -> None:
 
     common.init_app(app)
     for module in (auth, dashboard, compose, calendar, queue, detail, approvals, dik, channels,
-                   feeds, register, audit, oversight, escalation, admin, notifications):
+                   feeds, register, audit, oversight, escalation, admin, notifications,
+                   notification_services):
         app.register_blueprint(module.bp, url_prefix=PREFIX)
