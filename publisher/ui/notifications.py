@@ -37,16 +37,19 @@ bp = blueprint("ui_notifications", __name__)
 DEFAULT_ZONE = "Asia/Jakarta"
 #: The choices of the preferences form, in the order shown.
 CHOICES: tuple[tuple[str, Any], ...] = (
-    (Delivery.EMAIL, _l("Email dan di aplikasi")),
-    (Delivery.TELEGRAM, _l("Telegram dan di aplikasi")),
-    (Delivery.INAPP, _l("Hanya di aplikasi")),
+    (Delivery.EMAIL, _l("Email")),
+    (Delivery.TELEGRAM, _l("Telegram")),
+    (Delivery.INAPP, _l("Aplikasi saja")),
     (Delivery.OFF, _l("Mati")),
 )
 TIMING_CHOICES: tuple[tuple[str, Any], ...] = (
     (Timing.IMMEDIATE, _l("Segera")),
-    (Timing.DIGEST, _l("Dalam ringkasan harian")),
+    (Timing.DIGEST, _l("Ringkasan")),
 )
 TIMINGS = frozenset(value for value, _label in TIMING_CHOICES)
+#: Kinds only the PPID Utama (admins) receive: not shown to anyone else.
+ADMIN_KINDS = frozenset({"serta_merta_sent", "escalated_berkala", "escalated_approval",
+                         "escalated_channel"})
 PAGE_SIZE = 25
 
 
@@ -201,7 +204,9 @@ def preferences() -> Any:
 def _render_preferences(s: Session, user: User, chosen: dict[str, tuple[str, str]],
                         code: str | None = None) -> str:
     language = _language()
-    kinds = [(name, kind.label.get(language) or kind.label["id"]) for name, kind in KINDS.items()]
+    admin = principal().is_admin
+    kinds = [(name, kind.label.get(language) or kind.label["id"]) for name, kind in KINDS.items()
+             if admin or name not in ADMIN_KINDS]
     zone = _zone(s, user.id)
     settings = get_runtime().settings
     bot = settings.telegram_bot_username

@@ -26,6 +26,7 @@ from publisher.notify import telegram_link
 from publisher.timeutil import utcnow
 
 from ..telegram_server import TOKEN, BotApi
+from .forms import selected
 
 PAGE = "/admin/notifikasi/pengaturan"
 
@@ -131,8 +132,9 @@ def test_digest_timing_and_hour_in_the_opd_zone(ui: Any, person: Any, runtime: A
         "dik_ending": ("email", "digest"), "item_submitted": ("email", "digest")}
     page = ui.text(PAGE)
     assert '<option value="16" selected>16.00 WITA</option>' in page
-    assert re.search(r'name="timing-dik_ending">\s*<option value="immediate">[^<]*</option>'
-                     r'<option value="digest" selected>', page)
+    assert selected(page, "timing-dik_ending") == "digest"
+    assert selected(page, "pref-dik_ending") == "email"
+    assert selected(page, "timing-item_returned") == "immediate"
     with runtime.db.read() as s:
         assert s.scalar(select(User.digest_hour).where(User.id == person.user_id)) == 16
         detail = s.scalars(select(AuditEvent.detail).where(
@@ -171,3 +173,15 @@ def test_another_users_code_links_only_them(ui: Any, ui2: Any, make: Any, person
         chats = dict(s.execute(select(User.id, User.telegram_chat_id).where(
             User.id.in_([person.user_id, other.user_id]))).all())
     assert chats == {person.user_id: None, other.user_id: "4242"}
+
+
+def test_ppid_utama_kinds_only_for_admins(ui: Any, ui2: Any, make: Any, person: Any) -> None:
+    ui.login(person.username)
+    page = ui.text(PAGE)
+    assert 'name="pref-item_submitted"' in page
+    assert 'name="pref-escalated_approval"' not in page
+    assert 'name="pref-serta_merta_sent"' not in page
+    ui2.login(make.admin().username)
+    page = ui2.text(PAGE)
+    assert selected(page, "pref-escalated_approval") == "email"
+    assert selected(page, "pref-serta_merta_sent") == "email"
