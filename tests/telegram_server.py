@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -23,6 +24,8 @@ class BotApi:
         #: Answers to give to the next sendMessage calls: (status, payload).
         self.errors: list[tuple[int, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
+        #: Seconds each sendMessage takes (widens a worker's batch in the kill test).
+        self.delay = 0.0
         self.lock = threading.Lock()
         self._message_id = 0
         self.server.route(f"/bot{TOKEN}/sendMessage", self._send_message)
@@ -63,6 +66,8 @@ class BotApi:
 
     def _send_message(self, handler: BaseHTTPRequestHandler) -> None:
         params = self._params()
+        if self.delay:
+            time.sleep(self.delay)
         with self.lock:
             if self.errors:
                 status, payload = self.errors.pop(0)

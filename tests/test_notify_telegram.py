@@ -6,13 +6,18 @@ daily digests gather a person's rows into one message."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from publisher.models import (
     AuditEvent,
@@ -33,6 +38,7 @@ from publisher.timeutil import utcnow
 from .conftest import make_settings
 from .factories import Factory
 from .telegram_server import BLOCKED, CHAT_NOT_FOUND, TOKEN, BotApi, too_many_requests
+from .test_notify_delivery import wait_for
 
 CHAT = "-1001234567890"
 
@@ -241,3 +247,72 @@ def test_next_digest_is_the_hour_in_the_persons_zone() -> None:
     now = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # 08.30 WIB, 09.30 WITA
     assert next_digest_at(now, 7, "Asia/Jakarta") == datetime(2026, 12, 4, 0, 0, tzinfo=UTC)
     assert next_digest_at(now, 10, "Asia/Makassar") == datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+
+
+# --- a worker killed mid-batch -------------------------------------------------------------
+
+
+def _start_worker(runtime: Runtime, bot: BotApi) -> subprocess.Popen[bytes]:
+    settings = runtime.settings
+    env = {**os.environ,
+           "PUBLISHER_DATABASE_URL": settings.database_url,
+           "PUBLISHER_SECRET_KEY": settings.secret_key,
+           "PUBLISHER_INSTANCE_PATH": str(settings.instance_path),
+           "PUBLISHER_PUBLIC_BASE_URL": settings.public_base_url,
+           "PUBLISHER_LOG_LEVEL": "WARNING",
+           "PUBLISHER_LEASE_SECONDS": "3",
+           "PUBLISHER_TELEGRAM_BOT_TOKEN": TOKEN,
+           "PUBLISHER_TELEGRAM_API_URL": bot.url}
+    return subprocess.Popen([sys.executable, "-m", "publisher", "worker", "--grace", "10"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_sends_each_telegram_message_once(
+        tmp_path: Path, database_url: str, bot: BotApi) -> None:
+    bot.delay = 0.02
+    runtime = Runtime(make_settings(tmp_path, database_url, lease_seconds=3))
+    make = Factory(runtime)
+    user_id = _person(make, runtime)
+    n = 200
+    with runtime.db.write() as s:
+        for i in range(n):
+            notify(s, "item_submitted", [user_id], event_key=f"kill-{i}",
+                   context={"actor": "Rina", "title": f"Informasi nomor {i}",
+                            "opd": "Kecamatan Sukamaju"}, link=f"/admin/informasi/{i}")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        first = _start_worker(runtime, bot)
+        procs.append(first)
+        wait_for(lambda: len(bot.sent) >= 30, 60, "the first messages")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        with runtime.db.read() as s:
+            stranded = s.scalar(select(func.count()).where(
+                Notification.status == NotificationStatus.SENDING)) or 0
+        assert stranded > 0, "the kill should leave claimed messages behind"
+        assert len(bot.sent) < n
+        second = _start_worker(runtime, bot)
+        procs.append(second)
+
+        def all_sent() -> bool:
+            with runtime.db.read() as s:
+                return (s.scalar(select(func.count()).where(
+                    Notification.delivery == Delivery.TELEGRAM,
+                    Notification.status == NotificationStatus.SENT)) or 0) >= n
+
+        wait_for(all_sent, 120, "every message sent")
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        runtime.db.dispose()
+    titles = Counter(
+        next(line for line in m["text"].splitlines() if "Informasi nomor" in line)
+        for m in bot.sent)
+    assert len(titles) == n, "a message was lost"
+    assert max(titles.values()) == 1, "a message was sent twice"
+    assert {m["chat_id"] for m in bot.sent} == {CHAT}
