@@ -27,7 +27,7 @@ from publisher.models import (
 from publisher.runtime import Runtime
 from publisher.services import dik, items
 from publisher.services.errors import Conflict, ExemptInformation, Forbidden, Invalid, NotFound
-from publisher.timeutil import utcnow
+from publisher.timeutil import to_local, utcnow
 
 from .conftest import make_settings
 from .dik_support import Office, actions, draft, entry_data, in_force, step
@@ -269,7 +269,8 @@ def test_reclassification_only_after_the_entry_ends_and_needs_fresh_approval(
 
 
 def test_expiry_publishes_nothing_and_is_once(office: Office) -> None:
-    entry_id = in_force(office, period_end=date.today().isoformat())
+    today = to_local(utcnow(), office.opd.timezone).date()  # the OPD's day, not the machine's
+    entry_id = in_force(office, period_end=today.isoformat())
     with office.runtime.db.write() as s:
         assert dik.expire_due(s) == []  # the last day is still in force
     later = utcnow() + timedelta(days=2)
