@@ -26,6 +26,11 @@ class BotApi:
         self.updates: list[dict[str, Any]] = []
         #: Seconds each sendMessage takes (widens a worker's batch in the kill test).
         self.delay = 0.0
+        #: The message (1-based) after whose delivery the answer is held back for
+        #: :attr:`hold_seconds`, with :attr:`holding` set: the sender is waiting for it.
+        self.hold_at: int | None = None
+        self.hold_seconds = 5.0
+        self.holding = threading.Event()
         self.lock = threading.Lock()
         self._message_id = 0
         self.server.route(f"/bot{TOKEN}/sendMessage", self._send_message)
@@ -78,10 +83,15 @@ class BotApi:
                                             "description": "Bad Request: message text is empty"})
                 return
             self._message_id += 1
+            message_id = self._message_id
             self.sent.append(params)
-            self._answer(handler, 200, {"ok": True, "result": {
-                "message_id": self._message_id, "chat": {"id": params["chat_id"]},
-                "date": 0, "text": params["text"]}})
+            hold = self.hold_at == len(self.sent)
+        if hold:  # delivered, and the sender is left waiting for the answer
+            self.holding.set()
+            time.sleep(self.hold_seconds)
+        self._answer(handler, 200, {"ok": True, "result": {
+            "message_id": message_id, "chat": {"id": params["chat_id"]},
+            "date": 0, "text": params["text"]}})
 
     def _get_updates(self, handler: BaseHTTPRequestHandler) -> None:
         offset = int(self._params().get("offset") or 0)
