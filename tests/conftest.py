@@ -31,6 +31,7 @@ from publisher.migrate import upgrade
 from publisher.runtime import Runtime
 
 from .factories import Factory
+from .telegram_server import BotApi
 
 REQUIRE = bool(os.environ.get("PUBLISHER_TEST_REQUIRE"))
 
@@ -201,3 +202,11 @@ def make(runtime: Runtime) -> Factory:
 
 
 from .dik_support import office  # noqa: E402, F401 - the DIK fixture, for every layer's tests
+
+
+@pytest.fixture()
+def bot() -> Iterator[BotApi]:
+    """A loopback Telegram Bot API server (tests.telegram_server)."""
+    with BotApi() as api:
+        yield api
+

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,7 +21,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from publisher.config import ConfigError, Settings
 from publisher.models import (
@@ -42,6 +38,7 @@ from publisher.services import items
 
 from .conftest import make_settings
 from .factories import Factory
+from .notify_kill import kill_then_resume
 
 FROM = "ppid@diskominfo.example"
 USERNAME = "ppid-mailer"
@@ -350,33 +347,6 @@ def test_smtp_settings_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 # --- a worker killed mid-batch -------------------------------------------------------------
 
 
-def start_worker(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PUBLISHER_DATABASE_URL": settings.database_url,
-        "PUBLISHER_SECRET_KEY": settings.secret_key,
-        "PUBLISHER_INSTANCE_PATH": str(settings.instance_path),
-        "PUBLISHER_PUBLIC_BASE_URL": settings.public_base_url,
-        "PUBLISHER_LOG_LEVEL": "WARNING",
-        "PUBLISHER_LEASE_SECONDS": "3",
-        "PUBLISHER_SMTP_HOST": "127.0.0.1",
-        "PUBLISHER_SMTP_PORT": str(port),
-        "PUBLISHER_SMTP_SECURITY": "none",
-        "PUBLISHER_SMTP_FROM": FROM,
-    }
-    return subprocess.Popen([sys.executable, "-m", "publisher", "worker", "--grace", "10"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.mark.slow
 def test_worker_killed_mid_batch_sends_each_email_once(
     tmp_path: Path, database_url: str, smtp: tuple[Handler, int]
@@ -398,35 +368,10 @@ def test_worker_killed_mid_batch_sends_each_email_once(
             notify(s, "item_submitted", [person.user_id], event_key=f"bench-{i}",
                    context={"actor": "Rina", "title": f"Informasi {i}", "opd": "Dinkes"},
                    link=f"/admin/informasi/{i}#approval")
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        first = start_worker(settings, port)
-        procs.append(first)
-        assert handler.holding.wait(60), "the first worker sent nothing"
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        with runtime.db.read() as s:
-            stranded = s.scalar(select(func.count()).where(
-                Notification.status == NotificationStatus.SENDING)) or 0
-        assert stranded > 0, "the kill should leave claimed notifications behind"
-        assert len(handler.ids()) < n
-        second = start_worker(settings, port)
-        procs.append(second)
-
-        def all_sent() -> bool:
-            with runtime.db.read() as s:
-                return (s.scalar(select(func.count()).where(
-                    Notification.delivery == Delivery.EMAIL,
-                    Notification.status == NotificationStatus.SENT)) or 0) >= n
-
-        wait_for(all_sent, 120, "every email sent")
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(30) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
+    kill_then_resume(runtime, {"PUBLISHER_SMTP_HOST": "127.0.0.1",
+                               "PUBLISHER_SMTP_PORT": str(port),
+                               "PUBLISHER_SMTP_SECURITY": "none", "PUBLISHER_SMTP_FROM": FROM},
+                     Delivery.EMAIL, n, handler.holding, lambda: len(handler.ids()))
     rows = email_rows(runtime)
     assert len(rows) == n and {r.status for r in rows} == {NotificationStatus.SENT}
     counts = Counter(handler.ids())

@@ -6,10 +6,6 @@ daily digests gather a person's rows into one message."""
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from publisher.models import (
     AuditEvent,
@@ -37,16 +33,10 @@ from publisher.timeutil import utcnow
 
 from .conftest import make_settings
 from .factories import Factory
+from .notify_kill import kill_then_resume
 from .telegram_server import BLOCKED, CHAT_NOT_FOUND, TOKEN, BotApi, too_many_requests
-from .test_notify_delivery import wait_for
 
 CHAT = "-1001234567890"
-
-
-@pytest.fixture()
-def bot() -> Iterator[BotApi]:
-    with BotApi() as api:
-        yield api
 
 
 @pytest.fixture()
@@ -252,21 +242,6 @@ def test_next_digest_is_the_hour_in_the_persons_zone() -> None:
 # --- a worker killed mid-batch -------------------------------------------------------------
 
 
-def _start_worker(runtime: Runtime, bot: BotApi) -> subprocess.Popen[bytes]:
-    settings = runtime.settings
-    env = {**os.environ,
-           "PUBLISHER_DATABASE_URL": settings.database_url,
-           "PUBLISHER_SECRET_KEY": settings.secret_key,
-           "PUBLISHER_INSTANCE_PATH": str(settings.instance_path),
-           "PUBLISHER_PUBLIC_BASE_URL": settings.public_base_url,
-           "PUBLISHER_LOG_LEVEL": "WARNING",
-           "PUBLISHER_LEASE_SECONDS": "3",
-           "PUBLISHER_TELEGRAM_BOT_TOKEN": TOKEN,
-           "PUBLISHER_TELEGRAM_API_URL": bot.url}
-    return subprocess.Popen([sys.executable, "-m", "publisher", "worker", "--grace", "10"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 @pytest.mark.slow
 def test_worker_killed_mid_batch_sends_each_telegram_message_once(
         tmp_path: Path, database_url: str, bot: BotApi) -> None:
@@ -286,35 +261,11 @@ def test_worker_killed_mid_batch_sends_each_telegram_message_once(
             notify(s, "item_submitted", [user_id], event_key=f"kill-{i}",
                    context={"actor": "Rina", "title": f"Informasi nomor {i}",
                             "opd": "Kecamatan Sukamaju"}, link=f"/admin/informasi/{i}")
-    procs: list[subprocess.Popen[bytes]] = []
     try:
-        first = _start_worker(runtime, bot)
-        procs.append(first)
-        assert bot.holding.wait(60), "the first worker sent nothing"
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        with runtime.db.read() as s:
-            stranded = s.scalar(select(func.count()).where(
-                Notification.status == NotificationStatus.SENDING)) or 0
-        assert stranded > 0, "the kill should leave claimed messages behind"
-        assert len(bot.sent) < n
-        second = _start_worker(runtime, bot)
-        procs.append(second)
-
-        def all_sent() -> bool:
-            with runtime.db.read() as s:
-                return (s.scalar(select(func.count()).where(
-                    Notification.delivery == Delivery.TELEGRAM,
-                    Notification.status == NotificationStatus.SENT)) or 0) >= n
-
-        wait_for(all_sent, 120, "every message sent")
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(30) == 0, second.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        kill_then_resume(runtime, {"PUBLISHER_TELEGRAM_BOT_TOKEN": TOKEN,
+                                   "PUBLISHER_TELEGRAM_API_URL": bot.url},
+                         Delivery.TELEGRAM, n, bot.holding, lambda: len(bot.sent))
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
         runtime.db.dispose()
     titles = Counter(
         next(line for line in m["text"].splitlines() if "Informasi nomor" in line)

@@ -32,12 +32,6 @@ def smtp_port() -> Iterator[int]:
     controller.stop()
 
 
-@pytest.fixture()
-def bot() -> Iterator[BotApi]:
-    with BotApi() as api:
-        yield api
-
-
 def _mail(runtime: Any, monkeypatch: pytest.MonkeyPatch, port: int) -> None:
     for name, value in (("smtp_host", "127.0.0.1"), ("smtp_port", port),
                         ("smtp_security", "none"), ("smtp_from", "ppid@example.id"),

@@ -6,7 +6,6 @@ odd values without touching what is stored."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,12 +28,6 @@ from ..telegram_server import TOKEN, BotApi
 from .forms import selected
 
 PAGE = "/admin/notifikasi/pengaturan"
-
-
-@pytest.fixture()
-def bot() -> Iterator[BotApi]:
-    with BotApi() as api:
-        yield api
 
 
 @pytest.fixture()
