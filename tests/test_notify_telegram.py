@@ -211,6 +211,18 @@ def test_expired_code_does_not_link(tg_runtime: Runtime, make: Factory, bot: Bot
         assert s.get_one(User, user_id).telegram_chat_id is None
 
 
+def test_the_bot_answers_in_the_persons_language(tg_runtime: Runtime, make: Factory,
+                                                bot: BotApi) -> None:
+    user_id = _person(make, tg_runtime, chat=None)
+    with tg_runtime.db.write() as s:
+        s.execute(update(User).where(User.id == user_id).values(locale="en"))
+        code = telegram_link.new_code(s, user_id)
+    bot.message({"id": 77, "type": "private", "first_name": "Sari"}, f"/start {code}")
+    assert telegram_link.poll_updates(tg_runtime) == 1
+    (reply,) = bot.sent
+    assert reply["text"].startswith("Linked: OPD Publisher notifications for ")
+
+
 def test_daily_digest_gathers_rows_into_one_message(tg_runtime: Runtime, make: Factory,
                                                     bot: BotApi) -> None:
     user_id = _person(make, tg_runtime, timing=Timing.DIGEST)

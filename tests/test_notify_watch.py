@@ -22,6 +22,7 @@ from publisher.models import (
     Publication,
     PublicationStatus,
     Role,
+    User,
 )
 from publisher.notify import escalation, watch
 from publisher.register import long_date
@@ -366,3 +367,17 @@ def test_workers_running_at_once_notify_and_escalate_once(world: World, runtime:
     assert len(_rows(runtime, "berkala_overdue")) == 3 * 4  # 3 items, 2 people, 2 deliveries
     with runtime.db.read() as s:
         assert audit.verify(s).ok
+
+
+def test_escalation_waits_while_there_is_no_ppid_utama(world: World, runtime: Any) -> None:
+    with runtime.db.write() as s:
+        s.execute(update(User).where(User.id == world.admin.user_id).values(is_active=False))
+    item = world.waiting("Pengumuman lelang", hours=50)
+    world.run()
+    assert _sent(runtime) == [] and _rows(runtime, "escalated_approval") == []
+    with runtime.db.write() as s:
+        s.execute(update(User).where(User.id == world.admin.user_id).values(is_active=True))
+    world.run()
+    rows = _rows(runtime, "escalated_approval")
+    assert [(r.user_id, r.item_id) for r in rows] == [(world.admin.user_id, item.id)]
+    assert len(_sent(runtime)) == 1

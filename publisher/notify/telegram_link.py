@@ -34,6 +34,14 @@ _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 _OFFSET = "telegram.update_offset"
 _START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9]{6,16})\s*$")
+#: The bot's answers (a code's owner is unknown until it matches: then in their language).
+UNKNOWN_CODE = ("Kode tidak dikenal atau sudah kedaluwarsa. Buat kode baru di Pengaturan "
+                "notifikasi. / Unknown or expired code: make a new one in Notification "
+                "settings.")
+LINKED = {
+    "id": "Terhubung: notifikasi OPD Publisher untuk {name} dikirim ke chat ini.",
+    "en": "Linked: OPD Publisher notifications for {name} are sent to this chat.",
+}
 
 
 def _hash(code: str) -> str:
@@ -102,12 +110,12 @@ def poll_updates(runtime: Runtime) -> int:
                     continue
                 user = link_chat(session, match.group(1), chat)
                 if user is None:
-                    replies.append((chat["id"], "Kode tidak dikenal atau sudah kedaluwarsa. "
-                                    "Buat kode baru di Pengaturan notifikasi."))
+                    replies.append((chat["id"], UNKNOWN_CODE))
                 else:
                     linked += 1
-                    replies.append((chat["id"], f"Terhubung: notifikasi OPD Publisher untuk "
-                                    f"{user.full_name or user.username} dikirim ke chat ini."))
+                    text = LINKED.get(user.locale or "id", LINKED["id"])
+                    replies.append((chat["id"], text.format(
+                        name=user.full_name or user.username)))
             _store_offset(session, offset)
         for chat_id, text in replies:  # after the commit: no session open during the call
             try:

@@ -390,6 +390,10 @@ def _escalate(s: Session, rule: escalation.Rule, found: list[_Escalation],
     if not found:
         return
     admins = ppid_utama(s)
+    if not admins:  # kept for when there is one: an escalation to nobody would be lost
+        log.warning("%d escalation(s) for rule %s wait: no active PPID Utama (admin)",
+                    len(found), rule.name)
+        return
     already = set(s.scalars(select(EscalationSent.subject_key).where(
         EscalationSent.rule == rule.name,
         EscalationSent.subject_key.in_([e.subject_key[:200] for e in found]))))
