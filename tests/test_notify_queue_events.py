@@ -288,7 +288,7 @@ def test_a_published_batch_reads_its_publications_in_one_query(world: World) -> 
 def test_two_workers_finishing_the_last_two_publications_notify_once(
         world: World, database_url: str) -> None:
     """PostgreSQL: each worker sees its own publication published and the other's still
-    sending unless the second waits for the first (the item row lock)."""
+    sending unless the second waits for the first (the item's advisory lock)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers already (BEGIN IMMEDIATE)")
     item_id = world.item()
@@ -322,3 +322,36 @@ def test_two_workers_finishing_the_last_two_publications_notify_once(
     assert {p.status for p in world.pubs(item_id).values()} == {PublicationStatus.PUBLISHED}
     (row,) = _rows(world.runtime, "item_published")
     assert len(row.body_text.splitlines()) == 3  # both publications listed
+
+
+def test_an_item_locked_by_a_service_does_not_block_recording(
+        world: World, database_url: str) -> None:
+    """PostgreSQL: editing an approved item updates the item, then locks its publications.
+    Recording a publication of it meanwhile (its row already locked by the batch) must not
+    wait for the item row, or each would wait for the other (a deadlock)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers already (BEGIN IMMEDIATE)")
+    item_id = world.item()
+    first, _second = sorted(_claim_all(world.runtime), key=lambda c: c.id)
+    db = world.runtime.db
+    done = threading.Event()
+    errors: list[BaseException] = []
+    with db.engine.connect() as service:
+        service.exec_driver_sql("UPDATE item SET title = title WHERE id = %s", (item_id,))
+
+        def record() -> None:
+            try:
+                with db.write_conn() as conn:
+                    write_outcomes(conn, "w", [Outcome(first, receipt=Receipt("a"))], utcnow())
+                done.set()
+            except BaseException as exc:  # reported by the test below
+                errors.append(exc)
+
+        thread = threading.Thread(target=record)
+        thread.start()
+        finished = done.wait(10)
+        service.rollback()
+    thread.join(10)
+    assert finished and not errors, errors
+    statuses = {p.id: p.status for p in world.pubs(item_id).values()}
+    assert statuses[first.id] == PublicationStatus.PUBLISHED

@@ -46,12 +46,16 @@ _SIBLINGS_SQL = (
     "ORDER BY p.item_id, p.id"
 )
 # PostgreSQL: two workers recording the last two publications of one item at the same time
-# must not both see the other's as unfinished. Each locks the item rows first (in id order, so
-# workers cannot deadlock each other) and reads the siblings in a later statement, whose
-# snapshot (READ COMMITTED) then includes what the other worker committed. FOR NO KEY UPDATE
-# serialises the workers as FOR UPDATE would, without blocking inserts that only reference
-# the item (publications, notifications, media: their foreign key check takes KEY SHARE).
-_LOCK_SQL = "SELECT id FROM item WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE"
+# must not both see the other's as unfinished. Each takes a transaction-scoped advisory lock
+# per item first (in id order, so workers cannot deadlock each other) and reads the siblings
+# in a later statement, whose snapshot (READ COMMITTED) then includes what the other worker
+# committed. An advisory lock rather than a row lock on the item: the batch already holds its
+# publications' row locks, and a service transaction that updates the item and then locks
+# its publications (editing an approved item) would otherwise wait for us while we wait for
+# it. The subquery fixes the order the locks are taken in (PostgreSQL's documented pattern).
+# 28276 (0x6E74) is the first key of these two-key advisory locks: "item notified".
+_LOCK_SQL = ("SELECT pg_advisory_xact_lock(28276, q.id) "
+             "FROM (SELECT id FROM item WHERE id IN ({ids}) ORDER BY id) q")
 
 
 @dataclass(frozen=True)
