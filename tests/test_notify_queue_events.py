@@ -172,6 +172,25 @@ def test_permanent_failure_tells_the_drafter_and_the_approvers(world: World) -> 
     assert _rows(world.runtime, "item_published") == []
 
 
+def test_last_publication_failing_still_tells_what_was_published(world: World) -> None:
+    world.pause(world.hook.id)
+    item_id = world.item(title="Jadwal posyandu")
+    world.make.dispatcher().drain()
+    assert world.pubs(item_id)[world.site.id].status == PublicationStatus.PUBLISHED
+    assert _rows(world.runtime, "item_published") == []
+
+    world.answers[:] = [(400, b'{"error": "kategori tidak ada"}')]
+    world.resume(world.hook.id)
+    world.make.dispatcher().drain()
+    pubs = world.pubs(item_id)
+    assert pubs[world.hook.id].status == PublicationStatus.FAILED
+    (row,) = _rows(world.runtime, "item_published")
+    assert row.user_id == world.drafter.user_id
+    assert row.body_text.splitlines()[1:] == [f"- Situs OPD: {pubs[world.site.id].url}"]
+    assert {r.user_id for r in _rows(world.runtime, "publication_failed")} == {
+        world.drafter.user_id, world.approver.user_id}
+
+
 def test_a_retry_is_not_a_failure(world: World) -> None:
     world.answers[:] = [(503, b"sibuk"), (200, b'{"id": "cms-9"}')]
     item_id = world.item([world.hook.id])

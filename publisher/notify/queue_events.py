@@ -3,7 +3,8 @@
 Called once per batch from :func:`publisher.queue.record.write_outcomes`, after the
 publication and channel rows are updated (so it reads the state the batch leaves behind):
 
-* ``item_published``: the drafter, when the item's last unfinished publication is published;
+* ``item_published``: the drafter, when the item's last unfinished publication is published
+  (or fails for good while others were published);
 * ``serta_merta_sent``: the PPID Utama, the first time a serta-merta item is published anywhere;
 * ``publication_failed``: the drafter and the OPD's approvers, when a publication fails for good;
 * ``channel_held``: the OPD's approvers and editors, when a channel is moved to needs_reauth.
@@ -64,6 +65,15 @@ class _Pub:
     status: str
     url: str
     channel: str
+
+
+def _tell_drafter(conn: Connection, author: int, item_id: int, done: list[_Pub],
+                  context: dict[str, Any], where: dict[str, Any]) -> None:
+    """``item_published`` to the drafter, keyed by the publications that went out (so the
+    published and the failed path cannot both tell it)."""
+    ids = ",".join(str(p.id) for p in done)  # rows come in id order
+    notify(conn, "item_published", [author], event_key=f"item-{item_id}-published-{ids}",
+           context=context, **where)
 
 
 def record_events(conn: Connection, outcomes: Sequence[Outcome],
@@ -156,9 +166,24 @@ def _publications(conn: Connection, published: list[Outcome], failed: list[Outco
             notify(conn, "serta_merta_sent", admins,
                    event_key=f"item-{item_id}-serta-merta", context=context, **where)
         if finished and author is not None:
-            ids = ",".join(str(p.id) for p in done)  # rows come in id order
-            notify(conn, "item_published", [author],
-                   event_key=f"item-{item_id}-published-{ids}", context=context, **where)
+            _tell_drafter(conn, author, item_id, done, context, where)
+
+    # An item whose last unfinished publication failed for good, with others published: the
+    # drafter hears of those too (the failure itself is told below).
+    for o in failed:
+        item_id = o.claimed.item["id"]
+        pubs, author = siblings.get(item_id, []), drafter.get(item_id)
+        done = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
+        if (item_id in sent_now or author is None or not done
+                or status.get(o.claimed.id) != PublicationStatus.FAILED
+                or not all(p.status in _FINISHED for p in pubs)):
+            continue
+        sent_now[item_id] = set()
+        _tell_drafter(conn, author, item_id, done,
+                      {"title": o.claimed.item["title"], "opd": o.claimed.opd["name"],
+                       "links": _links(done)},
+                      {"link": f"/admin/informasi/{item_id}", "opd_id": o.claimed.opd["id"],
+                       "item_id": item_id})
 
     # Failed for good (and still ours: a claim another worker took over is not written).
     for o in failed:
