@@ -155,6 +155,9 @@ def _walk(live: Live, office: Office, context: Any, suffix: str) -> None:
     expect(row).to_contain_text("Pasal 17 huruf h")
     expect(row).to_contain_text(data["holder_unit"])
     _fits(page, phone)
+    if phone:  # each entry a card: nothing to swipe sideways inside the table either
+        width = page.locator("table.dip-table").evaluate("t => t.scrollWidth")
+        assert width <= PHONE["width"], f"the DIK table is {width}px wide on a phone"
     _shot(page, f"dik-public{suffix}")
     row.get_by_role("link", name="periksa keaslian").click()
     page.wait_for_url("**/dik/v/*")
