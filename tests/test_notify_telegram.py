@@ -22,6 +22,7 @@ from publisher.models import (
     NotificationPreference,
     NotificationStatus,
     Role,
+    ServiceState,
     Timing,
     User,
 )
@@ -209,6 +210,26 @@ def test_expired_code_does_not_link(tg_runtime: Runtime, make: Factory, bot: Bot
     assert telegram_link.poll_updates(tg_runtime) == 0
     with tg_runtime.db.read() as s:
         assert s.get_one(User, user_id).telegram_chat_id is None
+
+
+def test_one_worker_reads_the_updates_at_a_time(tg_runtime: Runtime, make: Factory,
+                                              bot: BotApi) -> None:
+    user_id = _person(make, tg_runtime, chat=None)
+    with tg_runtime.db.write() as s:
+        code = telegram_link.new_code(s, user_id)
+    bot.message({"id": 88, "type": "private", "first_name": "Sari"}, f"/start {code}")
+    with tg_runtime.db.write() as s:  # another worker is polling right now
+        s.add(ServiceState(name="telegram.poll_turn", value="",
+                           updated_at=utcnow() + timedelta(seconds=20)))
+    assert telegram_link.poll_updates(tg_runtime) == 0
+    assert not any("getUpdates" in r["path"] for r in bot.server.requests)
+    with tg_runtime.db.write() as s:  # its lease ran out (it died mid-poll)
+        s.execute(update(ServiceState).where(ServiceState.name == "telegram.poll_turn")
+                  .values(updated_at=utcnow() - timedelta(seconds=1)))
+    assert telegram_link.poll_updates(tg_runtime) == 1
+    assert [m["text"].split(":")[0] for m in bot.sent] == ["Terhubung"]
+    assert telegram_link.poll_updates(tg_runtime) == 0  # released: the next poll runs
+    assert sum("getUpdates" in r["path"] for r in bot.server.requests) == 2
 
 
 def test_the_bot_answers_in_the_persons_language(tg_runtime: Runtime, make: Factory,

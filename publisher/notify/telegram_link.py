@@ -17,6 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -33,6 +35,8 @@ CODE_MINUTES = 30
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 _OFFSET = "telegram.update_offset"
+#: Until when one worker has the poll (its ``updated_at``).
+_TURN = "telegram.poll_turn"
 _START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9]{6,16})\s*$")
 #: The bot's answers (a code's owner is unknown until it matches: then in their language).
 UNKNOWN_CODE = ("Kode tidak dikenal atau sudah kedaluwarsa. Buat kode baru di Pengaturan "
@@ -88,6 +92,35 @@ def poll_updates(runtime: Runtime) -> int:
     """Read the bot's new messages and link the chats of valid codes; returns how many."""
     if not runtime.settings.telegram_bot_token:
         return 0
+    # One worker of the cluster reads the updates at a time: two reading the same ones would
+    # both answer a code (the second with "unknown code"), and Telegram refuses concurrent
+    # getUpdates calls anyway.
+    if not _take_turn(runtime):
+        return 0
+    try:
+        return _poll(runtime)
+    finally:
+        with runtime.db.write() as session:
+            session.execute(update(ServiceState).where(ServiceState.name == _TURN)
+                            .values(updated_at=utcnow()))
+
+
+def _take_turn(runtime: Runtime) -> bool:
+    """Lease the poll for the longest a poll can take; False while another worker holds it."""
+    now = utcnow()
+    until = now + timedelta(seconds=2 * runtime.settings.telegram_timeout + 5)
+    with runtime.db.write() as session:
+        connection = session.connection()
+        make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(make(ServiceState).values(name=_TURN, value="", updated_at=now)
+                           .on_conflict_do_nothing(index_elements=["name"]))
+        taken = session.execute(update(ServiceState).where(
+            ServiceState.name == _TURN, ServiceState.updated_at <= now)
+            .values(updated_at=until).execution_options(synchronize_session=False))
+        return int(getattr(taken, "rowcount", 0) or 0) == 1
+
+
+def _poll(runtime: Runtime) -> int:
     with runtime.db.read() as session:
         stored = session.scalar(select(ServiceState.value).where(ServiceState.name == _OFFSET))
     offset = int(stored) if stored and stored.isdigit() else 0
