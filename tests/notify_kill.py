@@ -3,44 +3,20 @@ email and Telegram exactly-once tests."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import func, select
 
 from publisher.models import Notification, NotificationStatus
 from publisher.runtime import Runtime
 
+from .worker_process import start_worker, wait_for
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
-    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def start_worker(runtime: Runtime, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``publisher worker`` on ``runtime``'s database with a 3 s lease, plus ``env``."""
-    settings = runtime.settings
-    full = {**os.environ,
-            "PUBLISHER_DATABASE_URL": settings.database_url,
-            "PUBLISHER_SECRET_KEY": settings.secret_key,
-            "PUBLISHER_INSTANCE_PATH": str(settings.instance_path),
-            "PUBLISHER_PUBLIC_BASE_URL": settings.public_base_url,
-            "PUBLISHER_LOG_LEVEL": "WARNING",
-            "PUBLISHER_LEASE_SECONDS": "3",
-            **env}
-    return subprocess.Popen([sys.executable, "-m", "publisher", "worker", "--grace", "10"],
-                            env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+#: Short leases: the second worker takes the killed one's claims over within seconds.
+_LEASE = {"PUBLISHER_LEASE_SECONDS": "3"}
 
 
 def kill_then_resume(runtime: Runtime, env: dict[str, str], delivery: str, n: int,
@@ -50,7 +26,7 @@ def kill_then_resume(runtime: Runtime, env: dict[str, str], delivery: str, n: in
     worker until all ``n`` rows of ``delivery`` are sent and stop it with SIGTERM."""
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        first = start_worker(runtime, env)
+        first = start_worker(runtime.settings, {**_LEASE, **env})
         procs.append(first)
         assert holding.wait(60), "the first worker sent nothing"
         first.send_signal(signal.SIGKILL)
@@ -60,7 +36,7 @@ def kill_then_resume(runtime: Runtime, env: dict[str, str], delivery: str, n: in
                 Notification.status == NotificationStatus.SENDING)) or 0
         assert stranded > 0, "the kill should leave claimed notifications behind"
         assert received() < n
-        second = start_worker(runtime, env)
+        second = start_worker(runtime.settings, {**_LEASE, **env})
         procs.append(second)
 
         def all_sent() -> bool:

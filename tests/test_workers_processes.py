@@ -3,11 +3,8 @@ mid-send loses nothing and duplicates nothing after recovery."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,23 +22,9 @@ from publisher.timeutil import utcnow
 from .conftest import make_settings
 from .factories import Factory
 from .webhook_receiver import WebhookReceiver
+from .worker_process import start_worker, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def start_worker(settings, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "PUBLISHER_DATABASE_URL": settings.database_url,
-        "PUBLISHER_SECRET_KEY": settings.secret_key,
-        "PUBLISHER_INSTANCE_PATH": str(settings.instance_path),
-        "PUBLISHER_PUBLIC_BASE_URL": settings.public_base_url,
-        "PUBLISHER_ALLOW_LOOPBACK": "true",
-        "PUBLISHER_LOG_LEVEL": "WARNING",
-        **(extra_env or {}),
-    }
-    return subprocess.Popen([sys.executable, "-m", "publisher", "worker", "--grace", "10"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def count_published(runtime: Runtime) -> int:
@@ -50,13 +33,6 @@ def count_published(runtime: Runtime) -> int:
             Publication.status == PublicationStatus.PUBLISHED)) or 0
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture()
