@@ -67,13 +67,22 @@ class _Pub:
     channel: str
 
 
-def _tell_drafter(conn: Connection, author: int, item_id: int, done: list[_Pub],
-                  context: dict[str, Any], where: dict[str, Any]) -> None:
+def _about(o: Outcome, done: list[_Pub]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The text context and the row fields of a notification about ``o``'s item."""
+    item_id = o.claimed.item["id"]
+    return ({"title": o.claimed.item["title"], "opd": o.claimed.opd["name"],
+             "links": _links(done)},
+            {"link": f"/admin/informasi/{item_id}", "opd_id": o.claimed.opd["id"],
+             "item_id": item_id})
+
+
+def _tell_drafter(conn: Connection, author: int, o: Outcome, done: list[_Pub]) -> None:
     """``item_published`` to the drafter, keyed by the publications that went out (so the
     published and the failed path cannot both tell it)."""
     ids = ",".join(str(p.id) for p in done)  # rows come in id order
-    notify(conn, "item_published", [author], event_key=f"item-{item_id}-published-{ids}",
-           context=context, **where)
+    context, where = _about(o, done)
+    notify(conn, "item_published", [author],
+           event_key=f"item-{o.claimed.item['id']}-published-{ids}", context=context, **where)
 
 
 def record_events(conn: Connection, outcomes: Sequence[Outcome],
@@ -118,10 +127,9 @@ _People = Callable[[int, tuple[str, ...]], list[int]]
 
 def _publications(conn: Connection, published: list[Outcome], failed: list[Outcome],
                   people: _People) -> None:
-    published_items = sorted({o.claimed.item["id"] for o in published})
-    if published_items and conn.dialect.name == "postgresql":
-        rawsql.select_in(conn, _LOCK_SQL, published_items)
-    item_ids = sorted(set(published_items) | {o.claimed.item["id"] for o in failed})
+    item_ids = sorted({o.claimed.item["id"] for o in (*published, *failed)})
+    if conn.dialect.name == "postgresql":  # both paths decide on "the last sibling"
+        rawsql.select_in(conn, _LOCK_SQL, item_ids)
     siblings: dict[int, list[_Pub]] = {}
     drafter: dict[int, int | None] = {}
     category: dict[int, str] = {}
@@ -156,43 +164,31 @@ def _publications(conn: Connection, published: list[Outcome], failed: list[Outco
         if not serta_merta and not finished:
             continue
         o = first[item_id]
-        context = {"title": o.claimed.item["title"], "opd": o.claimed.opd["name"],
-                   "links": _links(done)}
-        where: dict[str, Any] = {"link": f"/admin/informasi/{item_id}",
-                                 "opd_id": o.claimed.opd["id"], "item_id": item_id}
         if serta_merta:
             if admins is None:
                 admins = ppid_utama(conn)
+            context, where = _about(o, done)
             notify(conn, "serta_merta_sent", admins,
                    event_key=f"item-{item_id}-serta-merta", context=context, **where)
         if finished and author is not None:
-            _tell_drafter(conn, author, item_id, done, context, where)
-
-    # An item whose last unfinished publication failed for good, with others published: the
-    # drafter hears of those too (the failure itself is told below).
-    for o in failed:
-        item_id = o.claimed.item["id"]
-        pubs, author = siblings.get(item_id, []), drafter.get(item_id)
-        done = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
-        if (item_id in sent_now or author is None or not done
-                or status.get(o.claimed.id) != PublicationStatus.FAILED
-                or not all(p.status in _FINISHED for p in pubs)):
-            continue
-        sent_now[item_id] = set()
-        _tell_drafter(conn, author, item_id, done,
-                      {"title": o.claimed.item["title"], "opd": o.claimed.opd["name"],
-                       "links": _links(done)},
-                      {"link": f"/admin/informasi/{item_id}", "opd_id": o.claimed.opd["id"],
-                       "item_id": item_id})
+            _tell_drafter(conn, author, o, done)
 
     # Failed for good (and still ours: a claim another worker took over is not written).
     for o in failed:
         item_id = o.claimed.item["id"]
         if status.get(o.claimed.id) != PublicationStatus.FAILED:
             continue
+        author = drafter.get(item_id)
+        # The item's last unfinished publication, with others published: the drafter hears
+        # of those too.
+        pubs = siblings.get(item_id, [])
+        done = [p for p in pubs if p.status == PublicationStatus.PUBLISHED]
+        if (author is not None and done and item_id not in sent_now
+                and all(p.status in _FINISHED for p in pubs)):
+            sent_now[item_id] = set()
+            _tell_drafter(conn, author, o, done)
         opd_id = o.claimed.opd["id"]
         recipients = list(people(opd_id, (Role.APPROVER,)))
-        author = drafter.get(item_id)
         if author is not None:
             recipients.append(author)
         assert o.decision is not None
