@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -45,6 +46,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""
+
+
+def insert_for(conn: Connection | Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``model`` in the connection's dialect, for ``on_conflict_do_*``."""
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def normalise_url(url: str) -> str:
@@ -179,4 +188,5 @@ class Database:
         self.engine.dispose()
 
 
-__all__ = ["Base", "Database", "NullPool", "UTCDateTime", "make_engine", "normalise_url"]
+__all__ = ["Base", "Database", "NullPool", "UTCDateTime", "insert_for", "make_engine",
+           "normalise_url"]

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..access import Principal
+from ..db import insert_for
 from ..models import EscalationRule
 from ..services.auditing import record
 from ..services.errors import Forbidden, Invalid
@@ -106,8 +105,6 @@ def save(session: Session, principal: Principal | None,
     session.execute(select(EscalationRule.name).where(EscalationRule.name.in_(list(wanted)))
                     .with_for_update()).all()
     before = load(session)
-    connection = session.connection()
-    make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     for name in RULES:
         if name not in wanted:
@@ -116,7 +113,7 @@ def save(session: Session, principal: Principal | None,
         old = before[name]
         if old.stored and (old.enabled, old.threshold) == (enabled, threshold):
             continue
-        statement = make(EscalationRule).values(
+        statement = insert_for(session, EscalationRule).values(
             name=name, threshold=threshold, enabled=enabled, updated_at=now)
         session.execute(statement.on_conflict_do_update(
             index_elements=["name"],

@@ -36,6 +36,8 @@ class Kind:
     default: Delivery
     subject: dict[str, str]
     body: dict[str, str]
+    #: Sent only to the PPID Utama (admins): not offered to anyone else on the preferences page.
+    ppid_utama_only: bool = False
 
     def render(self, locale: str, context: dict[str, Any]) -> tuple[str, str]:
         """(subject, body) in ``locale`` (Indonesian when not translated)."""
@@ -143,6 +145,7 @@ SERTA_MERTA_SENT = Kind(
     {"id": "Serta-merta: {title} ({opd})", "en": "Serta-merta: {title} ({opd})"},
     {"id": "{opd} mengumumkan informasi serta-merta \"{title}\":\n{links}",
      "en": "{opd} announced the immediate information \"{title}\":\n{links}"},
+    ppid_utama_only=True,
 )
 CADENCE_BELOW_TARGET = Kind(
     "cadence_below_target",
@@ -164,6 +167,7 @@ ESCALATED_BERKALA = Kind(
     {"id": "Informasi berkala \"{title}\" ({opd}) terlambat {days} hari dari batas {due}.",
      "en": "The periodic information \"{title}\" ({opd}) is {days} days past its due date "
            "{due}."},
+    ppid_utama_only=True,
 )
 ESCALATED_APPROVAL = Kind(
     "escalated_approval",
@@ -173,6 +177,7 @@ ESCALATED_APPROVAL = Kind(
      "waiting {hours} hours"},
     {"id": "\"{title}\" ({opd}) sudah {hours} jam menunggu persetujuan.",
      "en": "\"{title}\" ({opd}) has been awaiting approval for {hours} hours."},
+    ppid_utama_only=True,
 )
 ESCALATED_CHANNEL = Kind(
     "escalated_channel",
@@ -182,6 +187,7 @@ ESCALATED_CHANNEL = Kind(
      "en": "Escalation: {channel} ({opd}) held for {hours} hours"},
     {"id": "Saluran {channel} ({opd}) sudah {hours} jam ditahan.\n\nAlasan: {error}",
      "en": "Channel {channel} ({opd}) has been held for {hours} hours.\n\nReason: {error}"},
+    ppid_utama_only=True,
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in (

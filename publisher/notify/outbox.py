@@ -11,15 +11,14 @@ Writing the same event twice (a retried transaction) adds nothing: the dedupe ke
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ..db import insert_for
 from ..models import (
     Delivery,
     Membership,
@@ -39,12 +38,11 @@ DEFAULT_ZONE = "Asia/Jakarta"
 
 def next_digest_at(now: datetime, hour: int, zone: str) -> datetime:
     """The next ``hour``:00 in ``zone`` after ``now`` (UTC)."""
-    tz = ZoneInfo(zone)
-    local = now.astimezone(tz)
+    local = now.astimezone(ZoneInfo(zone))
     at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
     if at <= local:
-        at = (at + timedelta(days=1)).replace(hour=hour)
-    return at.astimezone(ZoneInfo("UTC"))
+        at += timedelta(days=1)  # wall-clock arithmetic: the same hour the next day
+    return at.astimezone(UTC)
 
 
 def notify(conn: Connection | Session, kind_name: str, user_ids: Iterable[int], *,
@@ -85,7 +83,7 @@ def notify(conn: Connection | Session, kind_name: str, user_ids: Iterable[int], 
             status, due = NotificationStatus.PENDING, now
             if timing == Timing.DIGEST:
                 if zones is None:
-                    zones = _zones(conn, [p[0] for p in people])
+                    zones = person_zones(conn, [p[0] for p in people])
                 status = NotificationStatus.DIGEST
                 due = next_digest_at(now, digest_hour, zones.get(user_id, DEFAULT_ZONE))
             rows.append({**base, "delivery": delivery, "status": status, "sent_at": None,
@@ -94,13 +92,12 @@ def notify(conn: Connection | Session, kind_name: str, user_ids: Iterable[int], 
     if not rows:
         return 0
     connection = conn.connection() if isinstance(conn, Session) else conn
-    make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = make(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    connection.execute(statement, rows)
+    connection.execute(insert_for(connection, Notification).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]), rows)
     return len(rows)
 
 
-def _zones(conn: Connection | Session, user_ids: list[int]) -> dict[int, str]:
+def person_zones(conn: Connection | Session, user_ids: list[int]) -> dict[int, str]:
     """Each person's zone: that of their first OPD (admins and auditors: WIB)."""
     zones: dict[int, str] = {}
     for user_id, zone in conn.execute(

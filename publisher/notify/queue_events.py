@@ -16,7 +16,7 @@ Every notification has a stable event key: recording the same outcome twice adds
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from ..models import Category, PublicationStatus, Role
 from ..queue import rawsql
 from .outbox import notify
-from .recipients import opd_people, ppid_utama
+from .recipients import People, ppid_utama
 
 if TYPE_CHECKING:
     from ..queue.record import Outcome
@@ -100,14 +100,7 @@ def record_events(conn: Connection, outcomes: Sequence[Outcome],
     held = list(held)
     if not published and not failed and not held:
         return  # the common no-op: no query at all
-    found: dict[tuple[int, tuple[str, ...]], list[int]] = {}
-
-    def people(opd_id: int, roles: tuple[str, ...]) -> list[int]:
-        """The OPD's people with ``roles``, read once per batch."""
-        if (opd_id, roles) not in found:
-            found[opd_id, roles] = opd_people(conn, opd_id, roles)
-        return found[opd_id, roles]
-
+    people = People(conn)
     if published or failed:
         _publications(conn, published, failed, people)
     for channel_id, message in held:
@@ -122,11 +115,8 @@ def record_events(conn: Connection, outcomes: Sequence[Outcome],
                link=f"/admin/saluran/{channel_id}", opd_id=opd_id)
 
 
-_People = Callable[[int, tuple[str, ...]], list[int]]
-
-
 def _publications(conn: Connection, published: list[Outcome], failed: list[Outcome],
-                  people: _People) -> None:
+                  people: People) -> None:
     item_ids = sorted({o.claimed.item["id"] for o in (*published, *failed)})
     if conn.dialect.name == "postgresql":  # both paths decide on "the last sibling"
         rawsql.select_in(conn, _LOCK_SQL, item_ids)

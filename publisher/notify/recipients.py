@@ -30,3 +30,17 @@ def ppid_utama(conn: Connection | Session) -> list[int]:
         .where(Membership.role == Role.ADMIN, User.is_active.is_(True))
         .distinct()).scalars().all()
     return sorted(rows)
+
+
+class People:
+    """:func:`opd_people` read once per (OPD, roles) while one transaction lasts."""
+
+    def __init__(self, conn: Connection | Session) -> None:
+        self.conn = conn
+        self._found: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+
+    def __call__(self, opd_id: int, roles: tuple[str, ...]) -> list[int]:
+        key = (opd_id, roles)
+        if key not in self._found:
+            self._found[key] = opd_people(self.conn, opd_id, roles)
+        return self._found[key]

@@ -17,12 +17,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..channels.base import ChannelError
+from ..db import insert_for
 from ..models import ServiceState, TelegramLinkCode, User
 from ..runtime import Runtime
 from ..timeutil import utcnow
@@ -110,10 +109,9 @@ def _take_turn(runtime: Runtime) -> bool:
     now = utcnow()
     until = now + timedelta(seconds=2 * runtime.settings.telegram_timeout + 5)
     with runtime.db.write() as session:
-        connection = session.connection()
-        make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(make(ServiceState).values(name=_TURN, value="", updated_at=now)
-                           .on_conflict_do_nothing(index_elements=["name"]))
+        session.connection().execute(insert_for(session, ServiceState)
+                                     .values(name=_TURN, value="", updated_at=now)
+                                     .on_conflict_do_nothing(index_elements=["name"]))
         taken = session.execute(update(ServiceState).where(
             ServiceState.name == _TURN, ServiceState.updated_at <= now)
             .values(updated_at=until).execution_options(synchronize_session=False))

@@ -32,12 +32,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import Principal
+from ..db import insert_for
 from ..models import (
     AuditEvent,
     Category,
@@ -60,7 +59,7 @@ from ..timeutil import to_local, utcnow
 from ..ui.dashboard import STALE_AFTER
 from . import escalation
 from .outbox import notify
-from .recipients import opd_people, ppid_utama
+from .recipients import People, ppid_utama
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +90,6 @@ class WatchResult:
     def add(self, kind: str, rows: int) -> None:
         if rows:
             self.notified[kind] = self.notified.get(kind, 0) + rows
-
-
-class _People:
-    """Recipients by (OPD, roles), read once per transaction."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.cache: dict[tuple[int, tuple[str, ...]], list[int]] = {}
-
-    def __call__(self, opd_id: int, roles: tuple[str, ...]) -> list[int]:
-        key = (opd_id, roles)
-        if key not in self.cache:
-            self.cache[key] = opd_people(self.session, opd_id, roles)
-        return self.cache[key]
 
 
 def run(runtime: Runtime, worker_id: str, now: datetime | None = None) -> WatchResult:
@@ -145,7 +130,7 @@ def _local_day(moment: datetime, tz: str) -> date:
 
 
 def _token_expiring(s: Session, now: datetime, result: WatchResult) -> None:
-    people = _People(s)
+    people = People(s)
     rows = s.execute(
         select(Channel.id, Channel.opd_id, Channel.name, Channel.credential_expires_at,
                Opd.name.label("opd"), Opd.timezone)
@@ -191,7 +176,7 @@ def overdue_berkala(s: Session, now: datetime) -> list[_Overdue]:
 
 
 def _berkala_overdue(s: Session, now: datetime, result: WatchResult) -> None:
-    people = _People(s)
+    people = People(s)
     for row in overdue_berkala(s, now):
         result.add("berkala_overdue", notify(
             s, "berkala_overdue", people(row.opd_id, _EDITORS),
@@ -201,7 +186,7 @@ def _berkala_overdue(s: Session, now: datetime, result: WatchResult) -> None:
 
 
 def _dik_review_due(s: Session, now: datetime, result: WatchResult) -> None:
-    people = _People(s)
+    people = People(s)
     opds = dict(s.execute(select(Opd.id, Opd.name)).all())
     # The Pemda-wide list of :func:`reviews_due` (within 10 working days); its "today" is the
     # UTC day, as on the DIK pages.
@@ -217,7 +202,7 @@ def _dik_review_due(s: Session, now: datetime, result: WatchResult) -> None:
 
 
 def _dik_ending(s: Session, now: datetime, result: WatchResult) -> None:
-    people = _People(s)
+    people = People(s)
     latest = now.date() + timedelta(days=DIK_ENDING_DAYS + 1)  # any zone's "today + 14"
     rows = s.execute(
         with_approved_version().add_columns(Opd.name, Opd.timezone)
@@ -265,7 +250,7 @@ def _cadence(s: Session, now: datetime, result: WatchResult, pemda_tz: str) -> N
             .group_by(Publication.opd_id, Publication.item_id)):
         if first is not None:
             firsts.setdefault(opd_id, []).append(first)
-    people = _People(s)
+    people = People(s)
     for opd in opds:
         start, end = bounds[opd.timezone]
         if now < end or opd.created_at >= end:
@@ -376,13 +361,11 @@ def _channel_escalations(s: Session, now: datetime, hours: int) -> list[_Escalat
 def _claim(s: Session, rule: str, subject_key: str, opd_id: int, now: datetime) -> bool:
     """Insert the rule's ``escalation_sent`` row; False when it was already there (another
     run or worker fired it; on PostgreSQL a concurrent insert is waited for)."""
-    connection = s.connection()
-    make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = make(EscalationSent).values(
+    statement = insert_for(s, EscalationSent).values(
         rule=rule, subject_key=subject_key[:200], opd_id=opd_id, fired_at=now
     ).on_conflict_do_nothing(index_elements=["rule", "subject_key"]).returning(
         EscalationSent.id)
-    return connection.execute(statement).first() is not None
+    return s.connection().execute(statement).first() is not None
 
 
 def _escalate(s: Session, rule: escalation.Rule, found: list[_Escalation],

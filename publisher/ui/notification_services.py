@@ -15,9 +15,6 @@ from .common import blueprint, principal, session_
 
 bp = blueprint("ui_notification_services", __name__)
 
-ZONE = "Asia/Jakarta"  # a Pemda-wide page: shown in WIB like the audit log
-
-
 @bp.before_request
 def _admins_only() -> None:
     if not principal().is_admin:
@@ -28,7 +25,9 @@ def _admins_only() -> None:
 def index() -> str:
     """Email and Telegram side by side."""
     rows = service_health.delivery_health(session_(), g.runtime.settings)
-    return render_template("ui/notification_services.html", rows=rows, zone=ZONE)
+    # A Pemda-wide page: times in the Pemda's zone (PUBLISHER_TIMEZONE).
+    return render_template("ui/notification_services.html", rows=rows,
+                           zone=g.runtime.settings.timezone)
 
 
 @bp.post("/notifikasi/layanan/<any(email, telegram):delivery>/periksa")

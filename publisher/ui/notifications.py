@@ -17,15 +17,14 @@ from werkzeug.wrappers import Response
 from ..app import get_runtime
 from ..models import (
     Delivery,
-    Membership,
     Notification,
     NotificationPreference,
     NotificationStatus,
-    Opd,
     Timing,
     User,
 )
 from ..notify.kinds import KINDS
+from ..notify.outbox import DEFAULT_ZONE, person_zones
 from ..notify.telegram_link import CODE_MINUTES, new_code
 from ..services.auditing import record
 from ..timeutil import utcnow, zone_label
@@ -34,7 +33,6 @@ from .common import blueprint, paginate, principal, session_
 
 bp = blueprint("ui_notifications", __name__)
 
-DEFAULT_ZONE = "Asia/Jakarta"
 #: The choices of the preferences form, in the order shown.
 CHOICES: tuple[tuple[str, Any], ...] = (
     (Delivery.EMAIL, _l("Email")),
@@ -47,9 +45,6 @@ TIMING_CHOICES: tuple[tuple[str, Any], ...] = (
     (Timing.DIGEST, _l("Ringkasan")),
 )
 TIMINGS = frozenset(value for value, _label in TIMING_CHOICES)
-#: Kinds only the PPID Utama (admins) receive: not shown to anyone else.
-ADMIN_KINDS = frozenset({"serta_merta_sent", "escalated_berkala", "escalated_approval",
-                         "escalated_channel"})
 PAGE_SIZE = 25
 
 
@@ -66,9 +61,7 @@ def unread_count(s: Session, user_id: int) -> int:
 
 def _zone(s: Session, user_id: int) -> str:
     """The zone of the user's (first) OPD, else WIB."""
-    zone = s.scalar(select(Opd.timezone).join(Membership, Membership.opd_id == Opd.id)
-                    .where(Membership.user_id == user_id).order_by(Opd.id).limit(1))
-    return zone or DEFAULT_ZONE
+    return person_zones(s, [user_id]).get(user_id, DEFAULT_ZONE)
 
 
 def follow(link: str | None) -> str | None:
@@ -206,7 +199,7 @@ def _render_preferences(s: Session, user: User, chosen: dict[str, tuple[str, str
     language = _language()
     admin = principal().is_admin
     kinds = [(name, kind.label.get(language) or kind.label["id"]) for name, kind in KINDS.items()
-             if admin or name not in ADMIN_KINDS]
+             if admin or not kind.ppid_utama_only]
     zone = _zone(s, user.id)
     settings = get_runtime().settings
     bot = settings.telegram_bot_username
