@@ -33,11 +33,13 @@ import requests
 from .channels.base import (
     AuthError,
     ChannelError,
+    NotReady,
     PermanentError,
     RateLimited,
     TransientError,
 )
 from .config import ConfigError
+from .netguard import never_sent
 
 # --- the SDK shim ---------------------------------------------------------------------------
 
@@ -186,8 +188,13 @@ class Kind(Enum):
     NOT_READY = "not_ready"
 
 
-class ContainerNotReady(TransientError):
+class ContainerNotReady(NotReady):
     """Instagram 9007 / 2207027: the container is still being processed. Not a failure."""
+
+
+class ReadIncomplete(TransientError):
+    """A listing searched for an earlier post ended before reaching the time it was sent:
+    the reconciliation did not complete."""
 
 
 class PublishingLimitReached(RateLimited):
@@ -395,16 +402,6 @@ def classify(
 # --- the client -----------------------------------------------------------------------------
 
 
-def _not_sent(exc: requests.RequestException) -> bool:
-    """True when the request certainly never reached the server (nothing to reconcile)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        return type(reason).__name__ in {"NewConnectionError", "NameResolutionError"}
-    return False
-
-
 class GraphClient:
     """Graph calls with one access token (a Page token, usually). Use as a context manager."""
 
@@ -478,7 +475,7 @@ class GraphClient:
             raise TransientError(
                 "Meta tidak dapat dihubungi atau tidak menjawab tepat waktu; dicoba lagi.",
                 detail=self._redact(f"{method} {path}: {type(exc).__name__}: {exc}"),
-                uncertain=write and not _not_sent(exc),
+                uncertain=write and not never_sent(exc),
             ) from None
         if self.last_status is not None and self.last_status >= 500:
             raise TransientError(
@@ -510,8 +507,11 @@ class GraphClient:
             )
         return self.request("POST", path, data=data, files=files)
 
-    def paged(self, path: str, *, max_pages: int = 4, **params: Any) -> Iterator[dict[str, Any]]:
-        """Items of an edge, newest first, following ``paging.cursors.after``."""
+    def paged(self, path: str, *, max_pages: int = 4, complete: bool = False,
+              **params: Any) -> Iterator[dict[str, Any]]:
+        """Items of an edge, newest first, following ``paging.cursors.after``. With
+        ``complete``, running out of pages before the edge ends raises ReadIncomplete (a
+        search that stops early must not pass for "not there")."""
         args = dict(params)
         for _ in range(max_pages):
             page = self.get(path, **args)
@@ -521,3 +521,9 @@ class GraphClient:
             if not paging.get("next") or not after:
                 return
             args["after"] = after
+        if complete:
+            raise ReadIncomplete(
+                "Daftar kiriman terlalu panjang untuk diperiksa sampai waktu pengiriman; "
+                "dicek lagi nanti.",
+                detail=f"GET {path}: more than {max_pages} pages",
+            )

@@ -245,6 +245,18 @@ def check_url(url: str, settings: Any, *, resolver: Resolver | None = None) -> l
 # --- the pinned connection ------------------------------------------------------------------
 
 
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when a failed request certainly never reached the server (no connection was
+    made): a write that failed so had no effect. Anything else (a reset or a timeout after
+    the request went out) may have been acted on."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return isinstance(reason, NewConnectionError | NameResolutionError | ConnectTimeoutError)
+    return False
+
+
 class _GuardedConnectionMixin:
     """Resolve, check every address, then connect to a checked address (never re-resolve)."""
 

@@ -206,12 +206,38 @@ def _fake_channel(srv: LoopbackServer) -> WordPressChannel:
 
 
 def test_server_errors_are_transient(fake_site: LoopbackServer, tmp_path: Path) -> None:
+    """A 5xx to the post write may follow the post's creation (a plugin failing after it),
+    so the next attempt looks for it first; a 5xx to a read is simply transient."""
     fake_site.route("/wp-json/wp/v2/posts", lambda h: _json(
         h, 503, {"code": "down", "message": "Sedang pemeliharaan"}))
     channel = _fake_channel(fake_site)
-    with pytest.raises(TransientError) as info:
+    payload = channel.render(make_ctx(tmp_path, with_image=False), RENDERER)
+    with pytest.raises(TransientError) as write:
+        channel.publish(payload)
+    assert write.value.uncertain and "503" in write.value.message
+    with pytest.raises(TransientError) as read:
+        channel.find_existing(payload, None)
+    assert not read.value.uncertain
+
+
+def test_a_connection_dropped_after_the_write_is_uncertain(fake_site: LoopbackServer,
+                                                          tmp_path: Path) -> None:
+    def hang_up(h):  # the request was read (and maybe carried out); no answer comes back
+        h.close_connection = True
+        h.connection.shutdown(2)
+
+    fake_site.route("/wp-json/wp/v2/posts", hang_up)
+    channel = _fake_channel(fake_site)
+    with pytest.raises(TransientError) as dropped:
         channel.publish(channel.render(make_ctx(tmp_path, with_image=False), RENDERER))
-    assert not info.value.uncertain and "503" in info.value.message
+    assert dropped.value.uncertain
+    port = fake_site.url("").rstrip("/").rsplit(":", 1)[1]
+    fake_site.stop()  # nothing listens any more: the request never left
+    refused = make_channel({"url": f"http://127.0.0.1:{port}", "username": "u"},
+                           {"app_password": "p"})
+    with pytest.raises(TransientError) as never_sent:
+        refused.publish(refused.render(make_ctx(tmp_path, with_image=False), RENDERER))
+    assert not never_sent.value.uncertain
 
 
 def test_rate_limit(fake_site: LoopbackServer, tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ retry policy (``publisher.queue.retry``) decides what each means for the publica
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from ..security import HEADER_UNSAFE, header_safe
 
@@ -36,16 +38,42 @@ class TransientError(ChannelError):
     have acted anyway (a write that timed out): reconcile before sending again."""
 
     kind = "transient"
+    #: Whether this failure uses up one of the publication's attempts. Waiting for the
+    #: platform (rate limits, quotas, work still in progress) is not a failed try.
+    consumes_attempt: ClassVar[bool] = True
 
     def __init__(self, message: str, *, detail: str = "", uncertain: bool = False) -> None:
         super().__init__(message, detail=detail)
         self.uncertain = uncertain
+
+    def certain(self) -> Self:
+        """The same error (type, wait and detail kept) saying the platform did not act: for
+        a step whose effect is invisible (an unpublished upload, a container)."""
+        if not self.uncertain:
+            return self
+        clone = copy.copy(self)
+        clone.uncertain = False
+        return clone
 
 
 class RateLimited(TransientError):
     """The platform asks us to wait ``retry_after`` seconds (None: back off on our own)."""
 
     kind = "rate_limited"
+    consumes_attempt = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None, detail: str = "") -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
+
+
+class NotReady(TransientError):
+    """The platform is still working on something it accepted (an Instagram container being
+    processed), or its status could not be read just now: look again after ``retry_after``
+    seconds (None: back off on our own). Not a failed try."""
+
+    kind = "not_ready"
+    consumes_attempt = False
 
     def __init__(self, message: str, *, retry_after: float | None = None, detail: str = "") -> None:
         super().__init__(message, detail=detail)
@@ -63,6 +91,11 @@ class PermanentError(ChannelError):
     """Sending this payload again will not help; ``message`` says what the operator must do."""
 
     kind = "permanent"
+
+
+class ClaimLost(Exception):
+    """The queue no longer holds this publication (its lease was taken over while this worker
+    was paused): nothing may be sent. Raised by :meth:`Payload.before_write`."""
 
 
 class ConfigError(ValueError):
@@ -176,6 +209,14 @@ class Payload:
     images: list[MediaView] = field(default_factory=list)
     #: Channel-specific extras (e.g. a webhook's JSON body).
     data: dict[str, Any] = field(default_factory=dict)
+    #: Set by the queue: raises ClaimLost when the claim is no longer this worker's.
+    guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def before_write(self) -> None:
+        """Call right before the request that creates the post: the queue confirms (and
+        renews) its claim, or raises ClaimLost so nothing is sent."""
+        if self.guard is not None:
+            self.guard()
 
     def preview(self) -> dict[str, Any]:
         """JSON-safe form for the preview endpoint and the UI."""
@@ -239,6 +280,9 @@ class Channel(ABC):
     supports_links: ClassVar[bool] = True
     #: True when publish() does network I/O (the queue runs it in its send pool).
     remote: ClassVar[bool] = True
+    #: True when publish() and resume() call ``payload.before_write()`` right before the
+    #: request that creates the post; otherwise the queue checks its claim before calling them.
+    guards_writes: ClassVar[bool] = False
     #: Config keys that must be present, and secret keys (stored encrypted, never shown).
     required_config: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()

@@ -37,6 +37,8 @@ from .meta_media import check_graph_id, facebook_upload, normalise_text, parse_g
 
 #: Posts' clocks may differ a little from ours.
 CLOCK_SLACK = timedelta(minutes=10)
+#: Pages of 25 posts read back at most when looking for an earlier attempt's post.
+RECONCILE_PAGES = 20
 
 
 class FacebookPageChannel(Channel):
@@ -48,6 +50,7 @@ class FacebookPageChannel(Channel):
     supports_images = True
     max_images = 10
     supports_links = True
+    guards_writes = True
     required_config: ClassVar[tuple[str, ...]] = ("page_id", "page_token")
     secret_fields: ClassVar[tuple[str, ...]] = ("page_token",)
 
@@ -88,8 +91,10 @@ class FacebookPageChannel(Channel):
                 data = {"message": payload.text}
                 if payload.link:
                     data["link"] = payload.link
+                payload.before_write()
                 post_id = str(graph.post(f"{self.page_id}/feed", **data)["id"])
             elif len(payload.images) == 1:
+                payload.before_write()
                 answer = self._upload(graph, payload.images[0], caption=payload.text)
                 post_id = str(answer.get("post_id") or f"{self.page_id}_{answer['id']}")
             else:
@@ -102,11 +107,13 @@ class FacebookPageChannel(Channel):
             try:
                 photo_ids.append(str(self._upload(graph, image, published=False)["id"]))
             except TransientError as exc:
-                # Unpublished photos are invisible: nothing to reconcile before trying again.
-                raise TransientError(exc.message, detail=exc.detail, uncertain=False) from None
+                # Unpublished photos are invisible: nothing to reconcile before trying again
+                # (the error keeps its type and wait: a rate limit stays a rate limit).
+                raise exc.certain() from None
         data = {"message": payload.text}
         for index, photo_id in enumerate(photo_ids):
             data[f"attached_media[{index}]"] = json.dumps({"media_fbid": photo_id})
+        payload.before_write()
         return str(graph.post(f"{self.page_id}/feed", **data)["id"])
 
     def _upload(
@@ -139,14 +146,18 @@ class FacebookPageChannel(Channel):
         return str(url or f"https://www.facebook.com/{post_id}")
 
     def find_existing(self, payload: Payload, since: datetime | None) -> Receipt | None:
-        """The Page's post with this payload's text, made since ``since`` (minus clock slack)."""
+        """The Page's post with this payload's text, made since ``since`` (minus clock slack).
+
+        None only when the Page's posts were read back to ``since``; a Page that posted more
+        than the pages read in the meantime raises (the check did not complete).
+        """
         want = normalise_text(payload.text)
         floor = since - CLOCK_SLACK if since else None
         with self._graph() as graph:
             posts = graph.paged(
                 f"{self.page_id}/published_posts",
                 fields="id,message,created_time,permalink_url",
-                limit=25,
+                limit=25, max_pages=RECONCILE_PAGES, complete=True,
             )
             for post in posts:
                 created = parse_graph_time(post.get("created_time"))

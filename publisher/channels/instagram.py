@@ -28,6 +28,7 @@ from .base import (
     ChannelError,
     ConfigError,
     Health,
+    NotReady,
     Payload,
     PermanentError,
     Processing,
@@ -49,6 +50,8 @@ from .meta_media import (
 __all__ = ["InstagramChannel", "public_base_url_problem"]
 
 CLOCK_SLACK = timedelta(minutes=10)
+#: Pages of 25 media read back at most when looking for an earlier attempt's post.
+RECONCILE_PAGES = 20
 #: New containers after ERROR / EXPIRED / a stuck IN_PROGRESS, before giving up.
 MAX_CONTAINER_ATTEMPTS = 3
 #: Status checks of one set of containers before it counts as stuck (about 17 minutes).
@@ -68,6 +71,7 @@ class InstagramChannel(Channel):
     supports_images = True
     max_images = 10
     supports_links = False
+    guards_writes = True
     required_config: ClassVar[tuple[str, ...]] = ("ig_user_id", "page_token")
     secret_fields: ClassVar[tuple[str, ...]] = ("page_token",)
 
@@ -192,6 +196,7 @@ class InstagramChannel(Channel):
     def _publish_container(
         self, graph: GraphClient, payload: Payload, state: dict[str, Any]
     ) -> Receipt | Processing:
+        payload.before_write()
         try:
             answer = graph.post(f"{self.ig_user_id}/media_publish", creation_id=state["container"])
         except ContainerNotReady:
@@ -260,13 +265,21 @@ class InstagramChannel(Channel):
         try:
             return str(graph.post(f"{self.ig_user_id}/media", **data)["id"])
         except TransientError as exc:
-            if isinstance(exc, (RateLimited, ContainerNotReady)):
-                raise
             # A container is not a post: an unused one expires, nothing to reconcile.
-            raise TransientError(exc.message, detail=exc.detail, uncertain=False) from None
+            raise exc.certain() from None
 
     def _status(self, graph: GraphClient, container_id: str) -> tuple[str, str]:
-        answer = graph.get(container_id, fields="status_code,status")
+        """A container's status. A status that cannot be read just now is a wait, not a
+        failed attempt: the container keeps its place and is checked again."""
+        try:
+            answer = graph.get(container_id, fields="status_code,status")
+        except TransientError as exc:
+            if not exc.consumes_attempt:
+                raise
+            raise NotReady(
+                "Status kontainer Instagram belum dapat dibaca; dicek lagi.",
+                detail=exc.detail,
+            ) from None
         return str(answer.get("status_code") or "IN_PROGRESS"), str(answer.get("status") or "")
 
     def _quota_wait(self, graph: GraphClient) -> float:
@@ -308,7 +321,8 @@ class InstagramChannel(Channel):
         want = normalise_text(payload.text)
         floor = since - CLOCK_SLACK if since else None
         media_list = graph.paged(
-            f"{self.ig_user_id}/media", fields="id,caption,timestamp,permalink", limit=25
+            f"{self.ig_user_id}/media", fields="id,caption,timestamp,permalink", limit=25,
+            max_pages=RECONCILE_PAGES, complete=True,
         )
         for media in media_list:
             moment = parse_graph_time(media.get("timestamp"))

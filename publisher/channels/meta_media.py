@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..fetch import fetch
+from ..fetch import FetchConnectionError, FetchTimeout, HTTPStatusError, fetch
 from ..media_variants import card_media, local_variant, variant_url
 from ..netguard import OutboundError
-from .base import ConfigError, MediaView, RenderContext
+from .base import ConfigError, MediaView, RenderContext, TransientError
 
 #: Instagram's size cap for an image.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -110,10 +110,17 @@ def image_url_problem(url: str, settings: Any) -> str | None:
 
     Returns the problem in Bahasa Indonesia, or None. Goes through the SSRF guard; a public
     name that resolves to a private address inside the office needs that network listed in
-    PUBLISHER_ALLOWED_NETWORKS.
+    PUBLISHER_ALLOWED_NETWORKS. A server that is only slow or busy right now (a timeout, a
+    refused connection, a 5xx) raises TransientError: try again later, it is no verdict.
     """
     try:
         result = fetch(url, settings, max_bytes=MAX_IMAGE_BYTES, accept="image/jpeg")
+    except (FetchTimeout, FetchConnectionError) as exc:
+        raise TransientError(f"Gambar di {url} belum dapat diambil: {exc.message}") from None
+    except HTTPStatusError as exc:
+        if exc.status >= 500:
+            raise TransientError(f"Gambar di {url} belum dapat diambil: {exc.message}") from None
+        return f"Gambar di {url} tidak dapat diambil: {exc.message}"
     except OutboundError as exc:
         return f"Gambar di {url} tidak dapat diambil: {exc.message}"
     if result.content_type != "image/jpeg":

@@ -59,6 +59,12 @@ def _checked_url(config: dict[str, Any], name: str, settings: Any) -> str:
     return url
 
 
+def _retry_after(response: Response) -> float | None:
+    """The seconds of a Retry-After header (None when absent or a date)."""
+    value = response.headers.get("retry-after", "").strip()
+    return float(value) if value.isdigit() else None
+
+
 class WebhookChannel(Channel):
     """POST each item as JSON to the OPD's own CMS or any integration."""
 
@@ -66,6 +72,7 @@ class WebhookChannel(Channel):
     label: ClassVar[str] = "Webhook (CMS lain)"
     supports_images = True
     max_images = 20
+    guards_writes = True
     required_config = ("url",)
     secret_fields = ("signing_secret",)
 
@@ -127,6 +134,7 @@ class WebhookChannel(Channel):
     def publish(self, payload: Payload) -> Receipt:
         """POST the signed JSON; 2xx is a receipt (the receiver may return ``id``/``url``)."""
         body = json.dumps(payload.data, ensure_ascii=False, separators=(",", ":"))
+        payload.before_write()
         sent_at = datetime.now(UTC)
         signature = self._signer().sign(payload.fingerprint, sent_at, body)
         headers = {
@@ -170,12 +178,11 @@ class WebhookChannel(Channel):
             raise AuthError(f"Penerima webhook menolak tanda tangan/akses (HTTP {status})",
                             detail=snippet)
         if status == 429:
-            retry_after = response.headers.get("retry-after", "").strip()
             raise RateLimited("Penerima webhook meminta menunggu (HTTP 429)",
-                              retry_after=float(retry_after) if retry_after.isdigit() else None)
-        if status >= 500:
+                              retry_after=_retry_after(response))
+        if status >= 500:  # it may have stored the delivery before failing
             raise TransientError(f"Penerima webhook sedang bermasalah (HTTP {status})",
-                                 detail=snippet)
+                                 detail=snippet, uncertain=True)
         if 300 <= status < 400:
             raise PermanentError(
                 f"Penerima webhook mengalihkan ke alamat lain (HTTP {status}); perbarui URL "
@@ -198,6 +205,9 @@ class WebhookChannel(Channel):
             return None
         if response.status in (401, 403):
             raise AuthError(f"Penerima webhook menolak pencarian (HTTP {response.status})")
+        if response.status == 429:
+            raise RateLimited("Penerima webhook meminta menunggu (HTTP 429)",
+                              retry_after=_retry_after(response))
         if response.status != 200:
             raise TransientError(f"Pencarian di penerima webhook gagal (HTTP {response.status})")
         try:

@@ -27,7 +27,7 @@ import requests
 
 from ..fetch import fetch
 from ..media_variants import local_variant, variant_url
-from ..netguard import GuardError, OutboundError, check_url, safe_session
+from ..netguard import GuardError, OutboundError, check_url, never_sent, safe_session
 from ..sanitize import clean_html
 from ..timeutil import utcnow
 from .base import (
@@ -100,6 +100,7 @@ class WordPressChannel(Channel):
     label: ClassVar[str] = "Situs WordPress OPD"
     supports_images = True
     max_images = 1
+    guards_writes = True
     required_config = ("url", "username", "app_password")
     secret_fields = ("app_password",)
 
@@ -196,17 +197,19 @@ class WordPressChannel(Channel):
                                                allow_redirects=False, **kwargs)
         except GuardError as exc:
             raise PermanentError(f"Alamat situs WordPress ditolak: {exc.message}") from None
-        except requests.Timeout as exc:
-            raise TransientError(
-                "Situs WordPress tidak menjawab tepat waktu (timed out)"
-                + ("; tulisan mungkin sudah dibuat, akan diperiksa dulu sebelum dikirim ulang"
-                   if write else ""),
-                detail=type(exc).__name__, uncertain=write,
-            ) from None
-        except requests.ConnectionError as exc:
-            raise TransientError("Situs WordPress tidak dapat dihubungi (connection failed)",
-                                 detail=type(exc).__name__) from None
-        return _decode(response, route)
+        except requests.RequestException as exc:
+            # A write whose request went out (a reset, an answer that never came) may have
+            # created the post: the next attempt finds it by its slug before sending again.
+            uncertain = write and not never_sent(exc)
+            if isinstance(exc, requests.Timeout):
+                message = "Situs WordPress tidak menjawab tepat waktu (timed out)"
+            else:
+                message = "Situs WordPress tidak dapat dihubungi (connection failed)"
+            if uncertain:
+                message += ("; tulisan mungkin sudah dibuat, akan diperiksa dulu sebelum "
+                            "dikirim ulang")
+            raise TransientError(message, detail=type(exc).__name__, uncertain=uncertain) from None
+        return _decode(response, route, write=write)
 
     # --- the contract ------------------------------------------------------------------------
 
@@ -252,6 +255,7 @@ class WordPressChannel(Channel):
         tags = self._term_ids("tags", payload.data.get("tags") or [])
         if tags:
             body["tags"] = tags
+        payload.before_write()
         post = self._request("POST", "posts", write=True, json=body)
         return _receipt(post)
 
@@ -342,7 +346,7 @@ def _endpoint(api_root: str, route: str) -> tuple[str, dict[str, Any]]:
     return api_root.rstrip("/") + f"/wp/v2/{route}", {}
 
 
-def _decode(response: requests.Response, route: str) -> Any:
+def _decode(response: requests.Response, route: str, *, write: bool = False) -> Any:
     status = response.status_code
     if 200 <= status < 300:
         try:
@@ -363,8 +367,9 @@ def _decode(response: requests.Response, route: str) -> Any:
         raise RateLimited("WordPress meminta menunggu (HTTP 429)",
                           retry_after=float(retry) if retry.isdigit() else None, detail=detail)
     if status >= 500 and code != "rest_upload_sideload_error":
+        # a write may have been carried out before the error (a plugin failing afterwards)
         raise TransientError(f"Situs WordPress sedang bermasalah (HTTP {status}): {message}",
-                             detail=detail)
+                             detail=detail, uncertain=write)
     if 300 <= status < 400:
         raise PermanentError(
             f"Situs WordPress mengalihkan ke {response.headers.get('Location', '?')} (HTTP "
