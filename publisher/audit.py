@@ -3,6 +3,13 @@
 Each event stores the hash of the event before it; the hash covers every column. ``verify``
 walks the chain and names any event that was edited, deleted or moved. Appends lock the one
 ``audit_head`` row, so concurrent workers still write one straight chain.
+
+That lock serialises every writer of the cluster, so it is held as briefly as possible: events
+appended through an ORM session are written when the session commits (after its flush, right
+before the commit), and the queue appends its events as the last statement of each
+transaction. On PostgreSQL, the transaction that takes the head also gets a short
+``idle_in_transaction_session_timeout``: a process frozen while holding it (a stopped VM, a
+long pause) loses its session after a few seconds instead of stalling every other worker.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection, Text, cast, event, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -191,20 +198,54 @@ def make_event(
     }
 
 
+#: PostgreSQL: how long a transaction holding the chain's head may sit idle before the server
+#: ends it (milliseconds). Only the head's last statements and the commit follow the lock.
+HEAD_IDLE_TIMEOUT_MS = 3000
 _HEAD = "SELECT seq, hash FROM audit_head WHERE id = 1"
-_HEAD_LOCKED = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+# One round trip: the idle timeout is set for the rest of this transaction as the row is locked.
+_HEAD_LOCKED = (
+    "SELECT seq, hash, set_config('idle_in_transaction_session_timeout', "  # noqa: S608
+    f"'{HEAD_IDLE_TIMEOUT_MS}', true) FROM audit_head WHERE id = 1 FOR UPDATE"
+)
+#: Session.info key of the events waiting for the session's commit.
+_PENDING = "publisher_audit_pending"
 
 
-def append(conn: Connection | Session, events: Iterable[dict[str, Any]]) -> int:
-    """Append events to the chain inside the caller's transaction; returns the last seq.
+def append(conn: Connection | Session, events: Iterable[dict[str, Any]]) -> None:
+    """Append events to the chain in the caller's transaction.
 
-    The caller's transaction must be a write transaction (on SQLite ``BEGIN IMMEDIATE``),
-    so the head read here cannot change before commit; on PostgreSQL the head row is locked.
+    Through a Session the events are written when it commits (after its flush), so the head
+    is locked only at the end of the transaction. Through a Connection they are written
+    now: call it as the transaction's last statement. The transaction must be a write
+    transaction (on SQLite ``BEGIN IMMEDIATE``), so the head cannot change before commit.
     """
     rows = list(events)
     if not rows:
-        return 0
-    connection = conn.connection() if isinstance(conn, Session) else conn
+        return
+    if isinstance(conn, Session):
+        conn.info.setdefault(_PENDING, []).extend(rows)
+        return
+    _write(conn, rows)
+
+
+def _flush_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.flush()  # row locks first: the head is the last lock the transaction takes
+        _write(session.connection(), rows)
+
+
+def _forget_pending(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without committing them
+        session.info.pop(_PENDING, None)
+
+
+# Every Session: only one with appended events does anything.
+event.listen(Session, "before_commit", _flush_pending)
+event.listen(Session, "after_transaction_end", _forget_pending)
+
+
+def _write(connection: Connection, rows: list[dict[str, Any]]) -> None:
     # Driver-level: this runs in every queue transaction (see rawsql).
     # SQLite: the caller's BEGIN IMMEDIATE already serialises writers; PostgreSQL: row lock.
     head_sql = _HEAD if connection.dialect.name == "sqlite" else _HEAD_LOCKED
@@ -225,7 +266,6 @@ def append(conn: Connection | Session, events: Iterable[dict[str, Any]]) -> int:
     _insert(connection, rows)
     rawsql.executemany(connection, "UPDATE audit_head SET seq = {p}, hash = {p} WHERE id = 1",
                        [(seq, prev)])
-    return seq
 
 
 _COLUMNS = (*HASHED_FIELDS, "hash")

@@ -165,6 +165,7 @@ class Settings:
             "dik_review_notice_days": _int(_env("DIK_REVIEW_NOTICE_DAYS"),
                                            "DIK_REVIEW_NOTICE_DAYS", 10),
             "retry_base_seconds": _float(_env("RETRY_BASE_SECONDS"), "RETRY_BASE_SECONDS", 30.0),
+            "retry_cap_seconds": _float(_env("RETRY_CAP_SECONDS"), "RETRY_CAP_SECONDS", 3600.0),
             "max_body_bytes": _int(_env("MAX_BODY_BYTES"), "MAX_BODY_BYTES", 200_000),
             "max_upload_bytes": _int(_env("MAX_UPLOAD_BYTES"), "MAX_UPLOAD_BYTES", 20 << 20),
             "allow_loopback": _bool(_env("ALLOW_LOOPBACK"), "ALLOW_LOOPBACK"),

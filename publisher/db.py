@@ -22,6 +22,17 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 IMMEDIATE = "publisher_sqlite_immediate"
+#: PostgreSQL: the longest any statement waits for a lock (milliseconds), on every connection.
+#: A waiter gives up with an error (the queue retries its transaction) instead of hanging
+#: behind a process that stopped while holding a lock.
+LOCK_TIMEOUT_MS = 5000
+#: PostgreSQL: how long a queue transaction may sit idle before the server ends it
+#: (milliseconds). Queue transactions never wait on anything but the database, so an idle
+#: one belongs to a process that was paused or frozen; its locks must not stall the cluster.
+QUEUE_IDLE_TIMEOUT_MS = 3000
+_QUEUE_GUARDS = (
+    f"SELECT set_config('idle_in_transaction_session_timeout', '{QUEUE_IDLE_TIMEOUT_MS}', true)"
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -82,7 +93,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("options", f"-c lock_timeout={LOCK_TIMEOUT_MS}")
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def sqlite_path(url: str) -> str | None:
@@ -175,12 +188,16 @@ class Database:
             session.close()
 
     @contextmanager
-    def write_conn(self) -> Iterator[Connection]:
-        """A Core connection in a write transaction, for the queue's hot path."""
+    def write_conn(self, guarded: bool = True) -> Iterator[Connection]:
+        """A Core connection in a write transaction, for the queue's hot path. ``guarded``
+        (PostgreSQL): the server ends the transaction if it sits idle for a few seconds
+        (one round trip; a single-statement transaction can do without)."""
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
+                if guarded and self.dialect == "postgresql":
+                    conn.exec_driver_sql(_QUEUE_GUARDS)
                 yield conn
 
     def dispose(self) -> None:

@@ -25,17 +25,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from . import audit
 from .channels.base import AuthError, ChannelError, Health, TransientError
 from .channels.base import Channel as ChannelImpl
 from .channels.meta_connect import EXPIRY_WARNING, expiry_warning
 from .channels.meta_media import public_base_url_problem
-from .models import Channel, ChannelStatus
+from .models import Channel, ChannelStatus, Publication, PublicationStatus
 from .runtime import Runtime
 from .services.auditing import record
-from .timeutil import utcnow
+from .timeutil import format_local, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +180,76 @@ def expires_soon(expires_at: datetime | None, now: datetime | None = None) -> bo
     return expires_at - (now or utcnow()) <= EXPIRY_WARNING
 
 
-def health_out(channel: Channel, now: datetime | None = None) -> dict[str, Any]:
-    """A channel's last health check: ok (None: unknown), detail, times, ``expires_soon``."""
+@dataclass(frozen=True)
+class PlatformWait:
+    """The platform asked a channel's publications to wait (a rate limit or a spent quota)."""
+
+    until: datetime
+    detail: str
+
+
+def platform_waits(
+    session: Session, channel_ids: list[int], now: datetime | None = None
+) -> dict[int, PlatformWait]:
+    """For each of these channels that the platform is holding back right now: until when
+    and why (read from its waiting publications, so it shows the moment a send is told)."""
+    if not channel_ids:
+        return {}
+    moment = now or utcnow()
+    latest = (
+        select(Publication.channel_id, func.max(Publication.due_at).label("until"))
+        .where(Publication.status == PublicationStatus.RETRYING,
+               Publication.error_kind == "rate_limited", Publication.due_at > moment,
+               Publication.channel_id.in_(channel_ids))
+        .group_by(Publication.channel_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(latest.c.channel_id, latest.c.until, func.max(Publication.last_error))
+        .join(Publication, and_(Publication.channel_id == latest.c.channel_id,
+                                Publication.due_at == latest.c.until))
+        .group_by(latest.c.channel_id, latest.c.until)
+    )
+    return {cid: PlatformWait(until, detail or "") for cid, until, detail in rows}
+
+
+def health_out(
+    channel: Channel, now: datetime | None = None, wait: PlatformWait | None = None
+) -> dict[str, Any]:
+    """A channel's health: ok (None: unknown), detail, times, ``expires_soon``, and ``held``
+    when its publications are held right now (needs reconnecting, or the platform asked to
+    wait): the stored check may be older than that."""
+    held: dict[str, Any] | None = None
+    ok = channel.health_ok
+    detail = channel.health_detail or ""
+    if channel.status == ChannelStatus.NEEDS_REAUTH:
+        ok = False
+        held = {"reason": "needs_reauth", "detail": channel.status_detail or detail,
+                "until": None}
+    elif channel.status == ChannelStatus.PAUSED:
+        held = {"reason": "paused", "detail": "Saluran dijeda.", "until": None}
+    elif wait is not None:
+        held = {"reason": "rate_limited", "detail": wait.detail, "until": wait.until}
     return {
-        "ok": channel.health_ok,
-        "detail": channel.health_detail or "",
+        "ok": ok,
+        "detail": detail,
         "checked_at": channel.health_checked_at,
         "expires_at": channel.credential_expires_at,
         "expires_soon": expires_soon(channel.credential_expires_at, now),
+        "held": held,
     }
 
 
-def channel_warnings(channel: Channel, settings: Any, now: datetime | None = None) -> list[str]:
+def channel_warnings(channel: Channel, settings: Any, now: datetime | None = None,
+                     wait: PlatformWait | None = None) -> list[str]:
     """What an operator should know about a channel, in Bahasa Indonesia."""
     warnings: list[str] = []
+    if wait is not None and channel.status == ChannelStatus.ACTIVE:
+        warnings.append(
+            "Platform meminta pengiriman ditunda sampai "
+            f"{format_local(wait.until, channel.opd.timezone)}; publikasinya menunggu, "
+            f"tidak gagal. ({wait.detail})"
+        )
     if channel.status == ChannelStatus.NEEDS_REAUTH:
         warnings.append(
             "Kanal perlu disambungkan ulang; publikasinya ditahan sampai itu dilakukan."

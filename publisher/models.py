@@ -89,15 +89,24 @@ class PublicationStatus(StrEnum):
     HELD = "held"
     CANCELLED = "cancelled"
     BLOCKED = "blocked"
+    #: Attempts ran out while a write may have reached the platform: never ``failed`` while the
+    #: post may exist; it keeps reconciling on a slow schedule and the OPD is asked to check.
+    UNCONFIRMED = "unconfirmed"
 
 
 #: Publications a worker may claim when due.
-CLAIMABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.PROCESSING)
+CLAIMABLE = (
+    PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.PROCESSING,
+    PublicationStatus.UNCONFIRMED,
+)
 #: The claimable predicate as literal SQL: the partial claim index is used only when a query
 #: repeats it word for word (SQLite cannot match bound parameters against an index predicate).
 #: Written with OR, not IN: SQLite evaluates an index predicate for the old and the new row of
 #: every UPDATE, and builds a temporary b-tree for an IN list of three constants each time.
-CLAIMABLE_SQL = "(status = 'scheduled' OR status = 'retrying' OR status = 'processing')"
+CLAIMABLE_SQL = (
+    "(status = 'scheduled' OR status = 'retrying' OR status = 'processing' "
+    "OR status = 'unconfirmed')"
+)
 #: Publications a user may still cancel or reschedule (sending has not started).
 CANCELLABLE = (PublicationStatus.SCHEDULED, PublicationStatus.RETRYING, PublicationStatus.HELD)
 #: States that never change again.
@@ -380,8 +389,13 @@ class Publication(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(100))
-    #: The last send may have reached the platform: ask it before sending again.
+    #: A send may have reached the platform and no reconciliation has completed since: ask
+    #: the platform before any further write (cleared only by a completed reconciliation).
     needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The fencing token: the lease generation, raised by every claim and every sweep. A
+    #: worker sends only while its claim's token is current and its result is applied only
+    #: where the token still matches.
+    fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Work the platform finishes later (e.g. an Instagram container id), kept between checks.
     processing_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     fingerprint: Mapped[str] = mapped_column(String(100), default="")

@@ -184,14 +184,14 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 
 @pytest.fixture()
-def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+def app(runtime: Runtime):
     from publisher.app import create_app
 
     return create_app(runtime=runtime, test_config={"TESTING": True})
 
 
 @pytest.fixture()
-def client(app):  # type: ignore[no-untyped-def]
+def client(app):
     return app.test_client()
 
 
@@ -210,3 +210,6 @@ def bot() -> Iterator[BotApi]:
     with BotApi() as api:
         yield api
 
+
+# After make_settings, which it uses: the Graph world fixture, for every module.
+from .meta_world import world  # noqa: E402, F401

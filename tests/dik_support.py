@@ -75,7 +75,7 @@ def step(office: Office, who: Person, action: Any, *args: Any) -> DikEntry:
         entry = action(s, who.principal, *args)
         s.flush()
         s.expunge_all()
-        return entry  # type: ignore[no-any-return]
+        return entry
 
 
 def in_force(office: Office, **overrides: Any) -> int:

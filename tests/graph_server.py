@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from PIL import Image
 
+from .faults import FaultSchedule
+
 GRAPH_TIME = "%Y-%m-%dT%H:%M:%S+0000"
 
 # --- test images ----------------------------------------------------------------------------
@@ -191,6 +193,8 @@ class GraphState:
         self.app_usage = {"call_count": 8, "total_time": 4, "total_cputime": 3}
         #: Headers added to every answer (e.g. X-Business-Use-Case-Usage near the limit).
         self.extra_headers: dict[str, str] = {}
+        #: A seeded fault schedule consulted on every request not already failed on purpose.
+        self.schedule: FaultSchedule | None = None
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
@@ -345,7 +349,7 @@ class _GraphHandler(BaseHTTPRequestHandler):
                         params[str(name)] = {"filename": part.get_filename(), "data": payload,
                                              "content_type": part.get_content_type()}
                     else:
-                        params[str(name)] = (payload or b"").decode()
+                        params[str(name)] = payload.decode() if isinstance(payload, bytes) else ""
             else:
                 params.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
         return params
@@ -379,6 +383,8 @@ class _GraphHandler(BaseHTTPRequestHandler):
             if "access_token" in params:
                 graph.tokens_in_url += 1
             injected = self._injected(method, path)
+            if injected is None and graph.schedule is not None:
+                injected = _scheduled(graph.schedule, method, path)
         if injected and injected.mode == "delay":
             time.sleep(injected.delay)  # then answer normally (a client may have given up)
             injected = None
@@ -435,6 +441,29 @@ class _GraphHandler(BaseHTTPRequestHandler):
             raise GraphFailure(190, "Error validating access token: Session has expired",
                                subcode=subcode, status=400)
         return token
+
+
+def _scheduled(schedule: FaultSchedule, method: str, path: str) -> Injected | None:
+    """The fault the schedule picks for this request, as Meta would answer it."""
+    action = schedule.decide(write=method != "GET")
+    anything = re.compile(".*")
+    if action == "error":
+        return Injected(method, anything, code=2, status=503, is_transient=True,
+                        message="(#2) Service temporarily unavailable")
+    if action == "lost":
+        return Injected(method, anything, mode="drop", after=True)
+    if action == "drop":
+        return Injected(method, anything, mode="drop")
+    if action == "slow":
+        return Injected(method, anything, mode="delay", delay=schedule.slow_seconds)
+    if action == "rate":  # Page rate limit, with Meta's estimate of when access returns
+        page = path.split("/", 1)[0]
+        usage = {page: [{"type": "pages", "call_count": 100, "total_cputime": 40,
+                         "total_time": 40, "estimated_time_to_regain_access": 0.01}]}
+        return Injected(method, anything, code=32, status=400,
+                        message="(#32) Page request limit reached",
+                        headers={"X-Business-Use-Case-Usage": json.dumps(usage)})
+    return None
 
 
 # --- routes ---------------------------------------------------------------------------------

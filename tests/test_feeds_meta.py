@@ -19,7 +19,7 @@ from publisher.services import feeds as feed_service
 from publisher.timeutil import utcnow
 
 from .meta_fixtures import IG_ID, PAGE_ID
-from .test_meta_queue import World, all_published, drain_until, publications, world  # noqa: F401
+from .meta_world import World, all_published, drain_until, publications
 from .test_wordpress_channel import RENDERER, SETTINGS, make_channel, make_ctx
 from .wordpress_fixture import WordPressSite, wordpress  # noqa: F401
 

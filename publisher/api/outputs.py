@@ -109,6 +109,15 @@ _CHANNEL_FIELDS: dict[str, Any] = {
         "detail": f.String(), "expires_soon": f.Boolean(metadata={
             "description": "token berakhir dalam 7 hari (atau sudah)"}),
         **_timed("checked_at", "expires_at"),
+        "held": f.Nested(_schema("ChannelHoldOut", {
+            "reason": f.String(metadata={
+                "description": "needs_reauth (perlu disambungkan ulang), paused (dijeda) atau "
+                               "rate_limited (platform meminta menunggu)"}),
+            "detail": f.String(),
+            **_timed("until"),
+        }), allow_none=True, metadata={
+            "description": "publikasi saluran ini sedang ditahan (sejak saat itu terjadi, "
+                           "tidak menunggu pemeriksaan harian); null: tidak"}),
     })),
     "warnings": f.List(f.String(), metadata={"description": "peringatan untuk operator"}),
 }

@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from ..health import channel_warnings, health_out
+from ..health import channel_warnings, health_out, platform_waits
 from ..models import AuditEvent, Channel, Item, ItemVersion, Media, Opd, Publication
 from ..runtime import Runtime
 from ..timeutil import zone_label
@@ -119,11 +119,15 @@ def channel_out(channel: Channel, runtime: Runtime) -> dict[str, Any]:
     }
     for name in ("health_checked_at", "credential_expires_at", "created_at", "updated_at"):
         put_time(out, name, getattr(channel, name), tz_name)
-    health = health_out(channel)
+    session = object_session(channel)
+    wait = platform_waits(session, [channel.id]).get(channel.id) if session else None
+    health = health_out(channel, wait=wait)
     for name in ("checked_at", "expires_at"):
         put_time(health, name, health[name], tz_name)
+    if health["held"] is not None:
+        put_time(health["held"], "until", health["held"]["until"], tz_name)
     out["health"] = health
-    out["warnings"] = channel_warnings(channel, runtime.settings)
+    out["warnings"] = channel_warnings(channel, runtime.settings, wait=wait)
     return out
 
 

@@ -90,6 +90,20 @@ PUBLICATION_FAILED = Kind(
      "en": "\"{title}\" ({opd}) could not be published on {channel} and will not be retried."
            "\n\nReason: {error}"},
 )
+PUBLICATION_UNCONFIRMED = Kind(
+    "publication_unconfirmed",
+    {"id": "Publikasi perlu dicek", "en": "Publication needs checking"},
+    Delivery.EMAIL,
+    {"id": "Perlu dicek di {channel}: {title}", "en": "Check {channel}: {title}"},
+    {"id": "Pengiriman \"{title}\" ({opd}) ke {channel} mungkin sudah tayang, tetapi "
+           "platform belum dapat memastikannya. Sistem tidak akan mengirimnya lagi tanpa "
+           "memeriksa dulu, dan terus memeriksa secara berkala. Silakan lihat di {channel} "
+           "apakah kiriman itu sudah ada.\n\nKeterangan: {error}",
+     "en": "\"{title}\" ({opd}) may already be on {channel}, but the platform could not "
+           "confirm it yet. It will not be sent again without checking first, and the check "
+           "is repeated regularly. Please look at {channel} to see whether the post is "
+           "there.\n\nDetails: {error}"},
+)
 CHANNEL_HELD = Kind(
     "channel_held",
     {"id": "Saluran ditahan / perlu dihubungkan ulang",
@@ -191,7 +205,8 @@ ESCALATED_CHANNEL = Kind(
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    ITEM_SUBMITTED, ITEM_RETURNED, ITEM_PUBLISHED, PUBLICATION_FAILED, CHANNEL_HELD,
+    ITEM_SUBMITTED, ITEM_RETURNED, ITEM_PUBLISHED, PUBLICATION_FAILED,
+    PUBLICATION_UNCONFIRMED, CHANNEL_HELD,
     TOKEN_EXPIRING, BERKALA_OVERDUE, DIK_SUBMITTED, DIK_REVIEW_DUE, DIK_ENDING,
     SERTA_MERTA_SENT, CADENCE_BELOW_TARGET, ESCALATED_BERKALA, ESCALATED_APPROVAL,
     ESCALATED_CHANNEL)}

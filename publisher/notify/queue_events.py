@@ -7,6 +7,8 @@ publication and channel rows are updated (so it reads the state the batch leaves
   (or fails for good while others were published);
 * ``serta_merta_sent``: the PPID Utama, the first time a serta-merta item is published anywhere;
 * ``publication_failed``: the drafter and the OPD's approvers, when a publication fails for good;
+* ``publication_unconfirmed``: the same people, when a publication that may already be on its
+  platform could not be confirmed (once per publication);
 * ``channel_held``: the OPD's approvers and editors, when a channel is moved to needs_reauth.
 
 This runs for every batch the queue records, so a batch with nothing published, failed or held
@@ -31,19 +33,22 @@ from .recipients import People, ppid_utama
 if TYPE_CHECKING:
     from ..queue.record import Outcome
 
+#: Outcomes the OPD's people hear about: failed for good, or in need of a person's check.
+_ASK_PEOPLE = frozenset({PublicationStatus.FAILED, PublicationStatus.UNCONFIRMED})
 #: Publication states after which nothing more happens to it (for the "last sibling" rule).
 _FINISHED = frozenset({PublicationStatus.PUBLISHED, PublicationStatus.CANCELLED,
                        PublicationStatus.BLOCKED, PublicationStatus.FAILED})
 
 # Every publication of the batch's items, with what the notifications say about them; items
-# no one is told about (no drafter, not serta-merta) only for a failed publication, so a
+# no one is told about (no drafter, not serta-merta) only for a failed or unconfirmed one, so a
 # batch of those costs the statement and no Python per row. Driver level like the rest of the
 # queue's hot path; ids are bound parameters.
 _SIBLINGS_SQL = (
     "SELECT p.id, p.item_id, p.status, p.url, c.name, i.created_by_id, i.category "
     "FROM publication p JOIN channel c ON c.id = p.channel_id JOIN item i ON i.id = p.item_id "
     "WHERE p.item_id IN ({ids}) "
-    "AND (i.created_by_id IS NOT NULL OR i.category = 'serta_merta' OR p.status = 'failed') "
+    "AND (i.created_by_id IS NOT NULL OR i.category = 'serta_merta' OR p.status = 'failed' "
+    "OR p.status = 'unconfirmed') "
     "ORDER BY p.item_id, p.id"
 )
 # PostgreSQL: two workers recording the last two publications of one item at the same time
@@ -95,7 +100,7 @@ def record_events(conn: Connection, outcomes: Sequence[Outcome],
         if o.receipt is not None:
             published.append(o)
         elif (o.processing is None and o.decision is not None
-              and o.decision.status == PublicationStatus.FAILED):
+              and o.decision.status in _ASK_PEOPLE):
             failed.append(o)
     held = list(held)
     if not published and not failed and not held:
@@ -163,9 +168,14 @@ def _publications(conn: Connection, published: list[Outcome], failed: list[Outco
         if finished and author is not None:
             _tell_drafter(conn, author, o, done)
 
-    # Failed for good (and still ours: a claim another worker took over is not written).
+    # Failed for good, or unconfirmed (and still ours: a claim another worker took over is
+    # not written).
     for o in failed:
         item_id = o.claimed.item["id"]
+        assert o.decision is not None
+        if status.get(o.claimed.id) == PublicationStatus.UNCONFIRMED == o.decision.status:
+            _ask_to_check(conn, o, drafter.get(item_id), people)
+            continue
         if status.get(o.claimed.id) != PublicationStatus.FAILED:
             continue
         author = drafter.get(item_id)
@@ -188,6 +198,22 @@ def _publications(conn: Connection, published: list[Outcome], failed: list[Outco
                         "channel": o.claimed.channel["name"], "error": o.decision.message},
                link=f"/admin/informasi/{item_id}", opd_id=opd_id, item_id=item_id,
                publication_id=o.claimed.id)
+
+
+def _ask_to_check(conn: Connection, o: Outcome, author: int | None, people: People) -> None:
+    """``publication_unconfirmed`` to the drafter and the approvers, once per publication."""
+    assert o.decision is not None
+    opd_id = o.claimed.opd["id"]
+    recipients = list(people(opd_id, (Role.APPROVER,)))
+    if author is not None:
+        recipients.append(author)
+    item_id = o.claimed.item["id"]
+    notify(conn, "publication_unconfirmed", recipients,
+           event_key=f"publication-{o.claimed.id}-unconfirmed",
+           context={"title": o.claimed.item["title"], "opd": o.claimed.opd["name"],
+                    "channel": o.claimed.channel["name"], "error": o.decision.message},
+           link=f"/admin/informasi/{item_id}", opd_id=opd_id, item_id=item_id,
+           publication_id=o.claimed.id)
 
 
 def _links(pubs: list[_Pub]) -> str:

@@ -40,6 +40,7 @@ class Claimed:
     """A claimed publication with everything needed to render and send it, copied out."""
 
     id: int
+    #: Failed attempts so far (this one not counted).
     attempts: int
     needs_reconcile: bool
     processing_state: dict[str, Any] | None
@@ -49,6 +50,8 @@ class Claimed:
     opd: dict[str, Any]
     channel: dict[str, Any]
     media: list[dict[str, Any]]
+    #: This claim's fencing token (the lease generation it holds).
+    fence: int = 0
 
     def audit_fields(self) -> dict[str, Any]:
         """Columns every audit event about this publication carries."""
@@ -83,15 +86,14 @@ _CHANNEL_COLUMNS = (
 # claim index is used. On PostgreSQL the subquery skips rows other workers have locked.
 _CLAIM_SQL = f"""
 UPDATE publication
-   SET status = 'sending', lease_until = {{p}}, claimed_by = {{p}},
-       attempts = attempts + CASE WHEN status = 'processing' THEN 0 ELSE 1 END,
+   SET status = 'sending', lease_until = {{p}}, claimed_by = {{p}}, fence = fence + 1,
        started_at = COALESCE(started_at, {{p}}), updated_at = {{p}}
  WHERE id IN (SELECT id FROM publication
                WHERE {CLAIMABLE_SQL} AND due_at <= {{p}}
                ORDER BY priority DESC, due_at
                LIMIT {{p}}{{lock}})
 RETURNING id, item_id, channel_id, attempts, needs_reconcile, processing_state, due_at,
-          started_at
+          started_at, fence
 """  # noqa: S608 - constant text; every value is a bound parameter
 
 
@@ -105,23 +107,26 @@ class _ClaimRow:
     processing_state: dict[str, Any] | None
     due_at: datetime
     started_at: datetime | None
+    fence: int
 
 
 def claim(
     db: Database, worker_id: str, limit: int, lease_seconds: float, now: datetime,
-    before: Callable[[Connection], None] | None = None,
+    before: Callable[[Connection], list[dict[str, Any]]] | None = None,
 ) -> list[Claimed]:
     """Take up to ``limit`` due publications for ``worker_id``; returns those to send.
 
-    ``before`` runs first in the same transaction (the dispatcher records there what local
-    channels finished in the previous round, saving a transaction per round).
+    ``before`` runs first in the same transaction and returns its audit events (the
+    dispatcher records there what local channels finished in the previous round, saving a
+    transaction per round). Every event is appended last, so the audit chain's head is
+    locked only for the end of the transaction.
     """
     if limit <= 0 and before is None:
         return []
     with db.write_conn() as conn:
-        if before is not None:
-            before(conn)
+        events = before(conn) if before is not None else []
         if limit <= 0:
+            audit.append(conn, events)
             return []
         lock = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
         stamp = rawsql.db_datetime(conn, now)
@@ -130,16 +135,17 @@ def claim(
             stamp, stamp, stamp, limit,
         ))
         if not raw:
+            audit.append(conn, events)
             return []
         rows = [
             _ClaimRow(r[0], r[1], r[2], r[3], bool(r[4]), rawsql.from_db_json(r[5]),
                       rawsql.from_db_datetime(r[6]),  # type: ignore[arg-type]
-                      rawsql.from_db_datetime(r[7]))
+                      rawsql.from_db_datetime(r[7]), int(r[8]))
             for r in raw
         ]
         claimed = _load(conn, rows)
-        ready, events = _gate(conn, claimed, worker_id, now)
-        audit.append(conn, events)
+        ready, gated = _gate(conn, claimed, worker_id, now)
+        audit.append(conn, events + gated)
     return ready
 
 
@@ -216,7 +222,7 @@ def _load(conn: Connection, rows: Sequence[Any]) -> list[Claimed]:
                 id=r.id, attempts=r.attempts, needs_reconcile=bool(r.needs_reconcile),
                 processing_state=r.processing_state, due_at=r.due_at, started_at=r.started_at,
                 item=item, opd=opds[item["opd_id"]], channel=channels[r.channel_id],
-                media=media.get(r.item_id, []),
+                media=media.get(r.item_id, []), fence=r.fence,
             )
         )
     out.sort(key=lambda c: c.due_at)
@@ -237,7 +243,7 @@ def _gate(
                             c.item["dik_redacted"])
         if c.item["category"] == Category.DIKECUALIKAN or not dik_ok:
             blocked.append(c.id)
-            check = {"dik_check": "dikecualikan", "attempt": c.attempts}
+            check = {"dik_check": "dikecualikan", "attempt": c.attempts + 1}
             if c.item["dik_entry_id"]:
                 check.update(dik_entry_id=c.item["dik_entry_id"], dik_status=c.item["dik_status"])
             events.append(audit.make_event(
@@ -259,7 +265,7 @@ def _gate(
             ready.append(c)
             events.append(audit.make_event(
                 actor, "publication.sending", at=now, result="sending",
-                detail={"attempt": c.attempts, "dik_check": "lolos",
+                detail={"attempt": c.attempts + 1, "dik_check": "lolos",
                         "reconcile_first": c.needs_reconcile,
                         "resume": c.processing_state is not None},
                 **c.audit_fields(),
@@ -277,8 +283,7 @@ def _gate(
             update(Publication)
             .where(and_(Publication.id == pub_id))
             .values(status=PublicationStatus.HELD, lease_until=None, claimed_by=None,
-                    attempts=Publication.attempts - 1, last_error=reason, error_kind="held",
-                    updated_at=now)
+                    last_error=reason, error_kind="held", updated_at=now)
         )
     return ready, events
 

@@ -2,7 +2,9 @@
 and record outcomes — receipts in their own commit as soon as they arrive.
 
 No database session is open while a channel talks to the network: ``claim`` copies everything
-out and commits; ``record`` opens a new transaction afterwards.
+out and commits; ``record`` opens a new transaction afterwards. Right before a remote send the
+claim's fencing token is re-asserted (:mod:`.fence`); a publication that owes a
+reconciliation asks the platform first, and only a completed check clears that obligation.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ..channels import kinds as channel_kinds
-from ..channels.base import AuthError, Channel, Payload, PermanentError, Processing
+from ..channels.base import (
+    AuthError,
+    Channel,
+    ClaimLost,
+    Payload,
+    PermanentError,
+    Processing,
+)
 from ..crypto import SecretsError
 from ..payloads import make_context
 from ..runtime import Runtime
 from ..timeutil import utcnow
+from . import fence
 from .claim import Claimed, claim
 from .record import Outcome, record, write_outcomes
 from .senders import SenderPool
@@ -111,7 +121,7 @@ class Dispatcher:
                 record(self.runtime.db, self.worker_id, local, utcnow())
                 return done + len(local)  # on stop, sends in flight are stop()'s to finish
 
-    def _writer(self, outcomes: list[Outcome]) -> Callable[[Connection], None]:
+    def _writer(self, outcomes: list[Outcome]) -> Callable[[Connection], list[dict[str, Any]]]:
         return lambda conn: write_outcomes(conn, self.worker_id, outcomes, utcnow())
 
     def _start(self, c: Claimed) -> Outcome | None:
@@ -162,34 +172,55 @@ class Dispatcher:
     # --- sending ----------------------------------------------------------------------------
 
     def _send(self, channel: Channel, payload: Payload, c: Claimed) -> Outcome:
-        """Resume, reconcile or publish; never raises."""
+        """Reconcile if owed, then resume or publish; never raises. A remote send confirms
+        the claim right before its write (``payload.before_write``); a claim lost meanwhile
+        drops the attempt without a trace."""
+        if channel.remote:
+            payload.guard = fence.guard(self.runtime.db, c, self.runtime.settings.lease_seconds)
+        policy = self.runtime.retry_policy
+        owes = c.needs_reconcile
+        # An unconfirmed publication (attempts ran out while a write may have landed) only
+        # ever reconciles: found → published, absent → failed for good.
+        unconfirmed = owes and c.attempts >= policy.max_attempts
         try:
+            if owes:
+                since = (c.started_at or c.due_at) - RECONCILE_WINDOW
+                existing = channel.find_existing(payload, since)
+                if existing is not None:
+                    return Outcome(c, receipt=existing, reconciled=True,
+                                   content_hash=payload.content_hash)
+                owes = False  # the check completed: the platform does not have it
+                if unconfirmed:
+                    return Outcome(c, decision=policy.confirmed_absent(c.attempts),
+                                   detail={"reconciliation": "not found"})
+            if not channel.guards_writes:
+                payload.before_write()
             if c.processing_state is not None:
                 result = channel.resume(payload, c.processing_state)
             else:
-                if c.needs_reconcile:
-                    since = (c.started_at or c.due_at) - RECONCILE_WINDOW
-                    existing = channel.find_existing(payload, since)
-                    if existing is not None:
-                        return Outcome(c, receipt=existing, reconciled=True,
-                                       content_hash=payload.content_hash)
                 result = channel.publish(payload)
+        except ClaimLost:
+            return Outcome(c, dropped=True)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 raise
-            log.info("publication %s attempt %s failed: %s", c.id, c.attempts, exc)
-            return self._failed(c, exc)
+            log.info("publication %s attempt %s failed: %s", c.id, c.attempts + 1, exc)
+            return self._failed(c, exc, owes=owes, unconfirmed=unconfirmed)
         if isinstance(result, Processing):
             return Outcome(c, processing=result, content_hash=payload.content_hash)
         return Outcome(c, receipt=result, content_hash=payload.content_hash,
                        answered_at=utcnow())
 
-    def _failed(self, c: Claimed, exc: Exception) -> Outcome:
+    def _failed(self, c: Claimed, exc: Exception, *, owes: bool | None = None,
+                unconfirmed: bool = False) -> Outcome:
         if isinstance(exc, SecretsError):
             exc = AuthError(str(exc))
         elif _is_render_error(exc):
             exc = PermanentError(f"Template posting tidak dapat dirender: {exc}")
-        decision = self.runtime.retry_policy.decide(exc, c.attempts, utcnow())
+        decision = self.runtime.retry_policy.decide(
+            exc, c.attempts + 1, utcnow(),
+            owes_reconcile=c.needs_reconcile if owes is None else owes, unconfirmed=unconfirmed,
+        )
         detail = {"error_type": type(exc).__name__}
         if getattr(exc, "detail", ""):
             detail["error_detail"] = str(exc.detail)[:500]  # type: ignore[attr-defined]

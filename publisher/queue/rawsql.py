@@ -91,3 +91,34 @@ def select_in(conn: Connection, sql: str, ids: Sequence[int]) -> list[tuple[Any,
     marker = placeholder(conn)
     statement = sql.replace("{ids}", ", ".join([marker] * len(ids)))
     return [tuple(row) for row in conn.exec_driver_sql(statement, tuple(ids))]
+
+
+def changed(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Run the UPDATE ``sql`` (``{p}`` for each parameter marker) once per row; returns the
+    indexes of the rows whose statement changed something, so callers act only on changes
+    that happened. PostgreSQL: ``RETURNING``, pipelined in one round trip; SQLite: each
+    statement's change count (its RETURNING would buffer into a temporary table)."""
+    if not rows:
+        return []
+    statement = sql.replace("{p}", placeholder(conn))
+    cursor = conn.connection.cursor()
+    out: list[int] = []
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.executemany(statement + " RETURNING 1",  # type: ignore[call-arg]
+                               [tuple(r) for r in rows], returning=True)  # psycopg 3
+            index = 0
+            while True:
+                if cursor.fetchall():
+                    out.append(index)
+                index += 1
+                if not cursor.nextset():
+                    break
+        else:
+            for index, row in enumerate(rows):
+                cursor.execute(statement, tuple(row))
+                if cursor.rowcount > 0:
+                    out.append(index)
+    finally:
+        cursor.close()
+    return out

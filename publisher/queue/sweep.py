@@ -1,6 +1,7 @@
 """Expired leases: a worker died or hung mid-send. Its publications are not resent blindly:
 they are marked for reconciliation, so the next attempt first asks the channel whether the post
-already exists (``Channel.find_existing``)."""
+already exists (``Channel.find_existing``). The sweep raises each row's fencing token, so the
+worker that lost the lease can neither start its send nor apply its result if it wakes up."""
 
 from __future__ import annotations
 
@@ -16,15 +17,20 @@ from ..models import Channel, Item, Opd, Publication, PublicationStatus
 
 def _requeue(
     db: Database, where: Iterable[ColumnElement[bool]], action: str, actor: audit.Actor,
-    now: datetime, reason: str,
+    now: datetime, reason: str, *, maybe_sent: bool,
 ) -> list[int]:
+    """Put claimed rows back as ``retrying``. ``maybe_sent``: their send may have reached the
+    platform (a lease ran out mid-send): that owes a reconciliation and uses up an attempt."""
+    owes = True if maybe_sent else Publication.needs_reconcile
     with db.write_conn() as conn:
         ids = [
             r.id
             for r in conn.execute(
                 update(Publication)
                 .where(Publication.status == PublicationStatus.SENDING, *where)
-                .values(status=PublicationStatus.RETRYING, needs_reconcile=True, due_at=now,
+                .values(status=PublicationStatus.RETRYING, needs_reconcile=owes, due_at=now,
+                        fence=Publication.fence + 1,
+                        attempts=Publication.attempts + (1 if maybe_sent else 0),
                         lease_until=None, claimed_by=None, last_error=reason,
                         error_kind="lease", updated_at=now)
                 .returning(Publication.id)
@@ -47,7 +53,7 @@ def _requeue(
                     item_id=r.item_id, item_version_hash=r.content_hash, category=r.category,
                     publication_id=r.id, channel_id=r.channel_id, channel_kind=r.kind,
                     result=PublicationStatus.RETRYING, error=reason,
-                    detail={"reconcile_first": True},
+                    detail={"reconcile_first": maybe_sent},
                 )
                 for r in rows
             ])
@@ -60,15 +66,18 @@ def expire_leases(db: Database, worker_id: str, now: datetime) -> list[int]:
         db, [Publication.lease_until < now], "publication.lease_expired",
         audit.Actor.worker(worker_id), now,
         "Pengiriman terputus (pekerja berhenti); dicek ke platform sebelum dikirim ulang",
+        maybe_sent=True,
     )
 
 
 def release(db: Database, worker_id: str, ids: list[int], now: datetime) -> list[int]:
-    """Hand back publications this worker claimed but could not finish (shutdown)."""
+    """Hand back publications this worker claimed and never started sending (shutdown): no
+    attempt is used and no new reconciliation is owed (an earlier one still is)."""
     if not ids:
         return []
     return _requeue(
         db, [Publication.id.in_(ids), Publication.claimed_by == worker_id],
         "publication.released", audit.Actor.worker(worker_id), now,
-        "Pekerja dihentikan saat mengirim; dicek ke platform sebelum dikirim ulang",
+        "Pekerja dihentikan sebelum mengirim; dikirim lagi oleh pekerja lain",
+        maybe_sent=False,
     )

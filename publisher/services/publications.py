@@ -30,13 +30,17 @@ def _act(principal: Principal, pub: Publication) -> None:
 
 
 def retry_publication(session: Session, principal: Principal, pub_id: int) -> Publication:
-    """Send a failed (or retrying) publication again now, reconciling first if unsure."""
+    """Send a failed, retrying or unconfirmed publication again now. One that owes a
+    reconciliation (an earlier write may have reached the platform) keeps owing it: the next
+    attempt asks the platform first and sends only if the post is not there."""
     pub = get_publication(session, principal, pub_id, lock=True)
     _act(principal, pub)
     refuse_exempt(pub.item, "dikirim ulang")
-    if pub.status not in (PublicationStatus.FAILED, PublicationStatus.RETRYING):
-        raise Conflict(f"publikasi berstatus {pub.status}; hanya yang gagal atau menunggu "
-                       "percobaan ulang yang dapat dikirim ulang", field="status")
+    if pub.status not in (PublicationStatus.FAILED, PublicationStatus.RETRYING,
+                          PublicationStatus.UNCONFIRMED):
+        raise Conflict(f"publikasi berstatus {pub.status}; hanya yang gagal, menunggu "
+                       "percobaan ulang atau perlu dicek yang dapat dikirim ulang",
+                       field="status")
     if pub.channel.status != ChannelStatus.ACTIVE:
         raise Conflict("saluran tidak aktif: sambungkan ulang atau lanjutkan saluran dulu",
                        field="channel")
@@ -45,7 +49,8 @@ def retry_publication(session: Session, principal: Principal, pub_id: int) -> Pu
     pub.due_at = utcnow()
     pub.attempts = 0
     record(session, principal, "publication.retry_requested", item=pub.item, publication=pub,
-           detail={"previous_status": previous, "last_error": pub.last_error or ""})
+           detail={"previous_status": previous, "last_error": pub.last_error or "",
+                   "reconcile_first": pub.needs_reconcile})
     signals.notify(pub.due_at)
     return pub
 

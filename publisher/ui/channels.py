@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from ..channels import UnknownChannelKind, kinds
 from ..channels import get as channel_class
 from ..channels.base import ConfigError
+from ..health import health_out, platform_waits
 from ..models import Publication, PublicationStatus, Role
 from ..services import channels as channel_service
 from ..services.channel_connect import connector, reconnect
@@ -152,6 +153,7 @@ def show(channel_id: int) -> str:
         abort(404)
     held = s.scalar(select(func.count()).where(Publication.channel_id == channel.id,
                                                Publication.status == PublicationStatus.HELD))
+    health = health_out(channel, wait=platform_waits(s, [channel.id]).get(channel.id))
     try:
         cls: Any = channel_class(channel.kind)
         fields = fields_of(channel.kind)
@@ -159,6 +161,7 @@ def show(channel_id: int) -> str:
         cls, fields = None, []
     return render_template(
         "ui/channel.html", channel=channel, cls=cls, fields=fields, held=held, days=DAYS,
+        health=health,
         can_manage=p.has_role(channel.opd_id, Role.APPROVER), now=utcnow(),
         has_secrets=bool(channel.secrets_encrypted),
     )

@@ -40,6 +40,7 @@ STATUS_LABELS: dict[str, Any] = {
     PublicationStatus.HELD: _l("ditahan"),
     PublicationStatus.CANCELLED: _l("dibatalkan"),
     PublicationStatus.BLOCKED: _l("diblokir"),
+    PublicationStatus.UNCONFIRMED: _l("perlu dicek"),
     "draft": _l("draf"),
     "submitted": _l("menunggu persetujuan"),
     "approved": _l("disetujui"),

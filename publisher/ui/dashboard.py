@@ -14,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, lazyload, load_only
 
+from ..health import platform_waits
 from ..models import (
     Category,
     Channel,
@@ -84,11 +85,15 @@ def index() -> str:
             Publication.status.in_([PublicationStatus.FAILED, PublicationStatus.HELD])),
             Publication.opd_id)
     ) or 0
+    waiting = select(Publication.channel_id).where(
+        Publication.status == PublicationStatus.RETRYING,
+        Publication.error_kind == "rate_limited", Publication.due_at > now)
     channels = list(s.scalars(scoped(select(Channel).where(
         p.scope(Channel.opd_id),
         or_(Channel.status != ChannelStatus.ACTIVE, Channel.health_ok.is_(False),
-            Channel.credential_expires_at < now + EXPIRY_WARNING),
+            Channel.credential_expires_at < now + EXPIRY_WARNING, Channel.id.in_(waiting)),
     ), Channel.opd_id).order_by(Channel.name)))
+    waits = platform_waits(s, [c.id for c in channels], now)
     stale_where = (p.scope(Item.opd_id), Item.category == Category.BERKALA,
                    Item.status == ItemStatus.APPROVED, Item.updated_at < now - STALE_AFTER)
     stale = list(s.scalars(scoped(
@@ -135,5 +140,6 @@ def index() -> str:
         failures=failures, failure_count=failure_count, channels=channels, stale=stale,
         stale_count=stale_count, chart=Markup(chart), now=now, target=target,  # noqa: S704
         this_week=per_week[week_start], expiry_warning=now + EXPIRY_WARNING, workers=workers,
+        waits=waits,
     )
 

@@ -16,7 +16,7 @@ from ..services import items as item_service
 from ..services import publications as pub_service
 from ..services.errors import ServiceError
 from .common import attempt, back, blueprint, principal, session_
-from .explain import explain
+from .explain import explain, where_to_check
 
 bp = blueprint("ui_detail", __name__)
 
@@ -47,6 +47,7 @@ def show(item_id: int) -> Any:
     return render_template(
         "ui/detail.html", item=item, pubs=pubs, versions=versions, events=events, users=users,
         can_edit=can_edit, can_approve=can_approve, own=own, explain=explain,
+        where_to_check=where_to_check,
         dik_entries=dik_entries,
         pub_urls={pub.id: pub.url for pub in pubs if pub.url},
     )

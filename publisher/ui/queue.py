@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, lazyload, load_only
 
 from ..models import Channel, Item, Publication, PublicationStatus, Role
 from .common import arg_int, blueprint, paginate, principal, session_, visible_opds
-from .explain import explain
+from .explain import explain, where_to_check
 
 bp = blueprint("ui_queue", __name__)
 
@@ -68,7 +68,8 @@ def index() -> str:
                               .order_by(Channel.name)))
     return render_template(
         "ui/queue.html", page=page, opds=opds, by_id=by_id, channels=channels,
-        statuses=list(PublicationStatus), explain=explain, args=request.args,
+        statuses=list(PublicationStatus), explain=explain,
+        where_to_check=where_to_check, args=request.args,
         can_act=lambda opd: p.has_role(opd, Role.EDITOR, Role.APPROVER),
     )
 

@@ -305,3 +305,52 @@ def test_channel_kind_with_connect_is_checked_before_it_is_created(ui, make, run
     assert "abcd efgh" not in page  # the secret never comes back
     with runtime.db.read() as s:
         assert s.scalars(select(Channel).where(Channel.kind == "wordpress")).first() is None
+
+
+def test_unconfirmed_publication_says_where_to_check_and_reconciles_on_retry(ui, make, runtime):
+    """The receiver stored the item but answered 503, and its lookup was down: attempts ran
+    out while it may hold the item. The queue says *perlu dicek* and where to look; "Periksa &
+    kirim ulang" asks first and, finding it, sends nothing again."""
+    opd, editor, approver, _site = _setup(make)
+    stored: list[bytes] = []
+    lookups = {"up": False}
+
+    def hook(h):
+        stored.append(h.rfile.read(int(h.headers["Content-Length"])))
+        send(h, 503, b'{"error": "sedang sibuk"}', "application/json")
+
+    def lookup(h):
+        if lookups["up"]:
+            send(h, 200, b'{"id": "berita-77", "url": "http://cms.test/berita-77"}',
+                 "application/json")
+        else:
+            send(h, 503, b'{"error": "sedang sibuk"}', "application/json")
+
+    runtime.retry_policy.max_attempts = 2
+    with LoopbackServer() as server:
+        server.route("/hook", hook)
+        server.route("/lookup", lookup)
+        channel = make.channel(opd, "webhook", "CMS Kominfo", config={
+            "url": server.url("/hook"), "lookup_url": server.url("/lookup")})
+        item = make.published_item(editor, approver, opd, [channel.id])
+        for _ in range(4):
+            make.dispatcher().drain()
+            with runtime.db.write() as s:  # the retry falls due at once
+                pub = s.scalars(select(Publication).where(Publication.item_id == item.id)).one()
+                pub.due_at = utcnow()
+                status = pub.status
+            if status == PublicationStatus.UNCONFIRMED:
+                break
+        assert status == PublicationStatus.UNCONFIRMED and len(stored) == 1
+        ui.login("operator")
+        queue = ui.text("/admin/antrean?status=unconfirmed")
+        assert item.title in queue and "perlu dicek" in queue
+        assert "Tempat memeriksa:" in queue and server.url("/hook") in queue
+        assert "Periksa &amp; kirim ulang" in queue
+        lookups["up"] = True
+        ui.post(f"/admin/publikasi/{pub.id}/kirim-ulang", {"next": "/admin/antrean"})
+        make.dispatcher().drain()
+    with runtime.db.read() as s:
+        pub = s.get_one(Publication, pub.id)
+        assert (pub.status, pub.remote_id) == (PublicationStatus.PUBLISHED, "berita-77")
+    assert len(stored) == 1, "sent again instead of asking the receiver first"
