@@ -4,8 +4,11 @@ Run 1: 10,000 publications all due at one instant, to a no-op channel, on SQLite
 PostgreSQL when PUBLISHER_BENCH_POSTGRES_URL is set), one process.
 Run 2: 2,000 publications to a loopback HTTP receiver that answers after 50 ms, 32 sends in
 flight (the ideal is 32 / 0.05 = 640 per second).
+``--scale``: on PostgreSQL, one ``publisher worker`` process against four, with 8 and then 32
+sends in flight each, to the same 50 ms receiver (the ideal is in-flight / 0.05 s per worker),
+with the workers' CPU time per publication.
 
-    .venv/bin/python bench/queue_throughput.py [--n 10000] [--http-n 2000]
+    .venv/bin/python bench/queue_throughput.py [--n 10000] [--http-n 2000] [--scale]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import http.client
 import multiprocessing
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -163,7 +167,7 @@ def start_workers(settings: Settings, processes: int, concurrency: int) -> list[
 
 def run(
     backend: str, kind: str, n: int, concurrency: int, config: dict[str, Any],
-    processes: int = 1, checkpoint_seconds: float | None = None,
+    processes: int = 1, checkpoint_seconds: float | None = None, separate: bool = False,
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -190,7 +194,7 @@ def run(
             raise SystemExit("seeding took longer than planned: raise the lead time")
         worker: Worker | None = None
         children = []
-        if processes == 1:
+        if processes == 1 and not separate:
             worker = Worker(rt, "bench-worker")
             if checkpoint_seconds:  # the audit checkpoint job, far more often than in service
                 worker.add_periodic("audit-checkpoint", lambda: checkpoint_audit(rt),
@@ -279,6 +283,41 @@ def checkpoint_cost(n: int, times: int, seconds: float) -> None:
           f"{CHECKPOINT_SECONDS:.0f} s)")
 
 
+def scale(n: int, times: int, in_flight: int) -> float:
+    """One ``publisher worker`` against four on PostgreSQL, ``in_flight`` sends each, with the
+    workers' CPU time per publication (the machine's two cores are shared with PostgreSQL and
+    the receiver). Returns how many times one worker's rate four reach."""
+    ctx = multiprocessing.get_context("spawn")
+    ports = ctx.Queue()
+    receiver = ctx.Process(target=_serve, args=(ports,), daemon=True)
+    receiver.start()
+    hook = {"url": f"http://127.0.0.1:{ports.get(timeout=10)}/hook"}
+    ideal = in_flight / RECEIVER_DELAY
+    medians = []
+    try:
+        for processes in (1, 4):
+            count = n * processes
+            rates, cpu = [], []
+            for i in range(times):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                r = run("postgresql", "webhook", count, in_flight * processes, hook,
+                        processes=processes, separate=True)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                show(f"{processes} worker(s) x{in_flight} #{i + 1}", r)
+                rates.append(r["per_second"])
+                cpu.append(used / count * 1000)
+            medians.append(statistics.median(rates))
+            print(f"{f'{processes} worker(s) x{in_flight}: median':<34} {medians[-1]:7.0f}/s "
+                  f"(ideal {ideal * processes:.0f}/s); workers' CPU "
+                  f"{statistics.median(cpu):.2f} ms per publication")
+    finally:
+        receiver.terminate()
+    factor = medians[1] / medians[0]
+    print(f"4 workers x{in_flight}: {factor:.2f} x one worker")
+    return factor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=10_000)
@@ -286,6 +325,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-noop", action="store_true")
+    parser.add_argument("--scale", action="store_true",
+                        help="PostgreSQL only: one worker process against four")
     parser.add_argument("--checkpoint-seconds", type=float, default=None,
                         help="only the no-op case on SQLite, alternating runs without and with "
                              "the audit checkpoint job every this many seconds")
@@ -295,6 +336,12 @@ def main() -> None:
           "compare figures only at a similar speed)")
     if args.checkpoint_seconds:
         checkpoint_cost(args.n, args.repeat, args.checkpoint_seconds)
+        return
+    if args.scale:
+        if not os.environ.get("PUBLISHER_BENCH_POSTGRES_URL"):
+            raise SystemExit("--scale needs PUBLISHER_BENCH_POSTGRES_URL")
+        for in_flight in (8, 32):
+            scale(args.http_n, args.repeat, in_flight)
         return
     backends = ["sqlite"]
     if os.environ.get("PUBLISHER_BENCH_POSTGRES_URL"):

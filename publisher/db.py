@@ -188,17 +188,28 @@ class Database:
             session.close()
 
     @contextmanager
-    def write_conn(self, guarded: bool = True) -> Iterator[Connection]:
-        """A Core connection in a write transaction, for the queue's hot path. ``guarded``
-        (PostgreSQL): the server ends the transaction if it sits idle for a few seconds
-        (one round trip; a single-statement transaction can do without)."""
+    def write_conn(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction, for the queue's hot path. On PostgreSQL
+        the server ends the transaction if it sits idle for a few seconds."""
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
-                if guarded and self.dialect == "postgresql":
+                if self.dialect == "postgresql":
                     conn.exec_driver_sql(_QUEUE_GUARDS)
                 yield conn
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Connection]:
+        """A connection for one write statement that commits by itself: on PostgreSQL in
+        autocommit (one round trip instead of BEGIN, the statement and COMMIT); on SQLite in
+        its own ``BEGIN IMMEDIATE`` transaction."""
+        if self.dialect == "sqlite":
+            with self.write_conn() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def dispose(self) -> None:
         """Close every pooled connection (after a fork, or at shutdown)."""

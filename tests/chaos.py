@@ -25,6 +25,7 @@ Used by ``tests/test_chaos.py`` (bounded) and ``bench/soak_exactly_once.py`` (lo
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -150,6 +151,7 @@ def _media_server(runtime: Runtime) -> Iterator[str]:
     """The app on a loopback port: Meta's fake downloads the images from here."""
     from publisher.app import create_app
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per image fetched
     app = create_app(runtime=runtime, test_config={"TESTING": True})
     web = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=web.serve_forever, args=(0.05,), daemon=True)

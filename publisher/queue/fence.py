@@ -43,7 +43,7 @@ def still_ours(db: Database, c: Claimed, lease_seconds: float, now: datetime) ->
     """Renew ``c``'s lease if its token is current and enough of the lease is left; False
     (and nothing written) otherwise, or when the database cannot say."""
     try:
-        with db.write_conn(guarded=False) as conn:  # one statement: nothing to idle
+        with db.single_statement() as conn:
             renewed = rawsql.changed(conn, _RENEW, [(
                 rawsql.db_datetime(conn, now + timedelta(seconds=lease_seconds)), c.id,
                 c.fence, rawsql.db_datetime(conn, now + margin(lease_seconds)),
