@@ -21,7 +21,6 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("PUBLISHER_TEST_FAST_PASSWORD_HASH", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from publisher.db import Database

@@ -184,7 +184,7 @@ def write_checkpoint(settings: Settings, conn: Connection | Session) -> dict[str
     checkpoint = sign(signing_key(settings), count, head_seq, head_hash)
     path = checkpoint_path(settings)
     line = (json.dumps(checkpoint, sort_keys=True, separators=(",", ":")) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line)
         os.fsync(fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -362,6 +363,25 @@ def _make_instance(instance_path: Path) -> None:
                           f"{exc.strerror or exc}") from None
     if not os.access(instance_path, os.W_OK | os.X_OK):
         raise ConfigError(f"PUBLISHER_INSTANCE_PATH: {str(instance_path)!r} is not writable")
+    _tighten(instance_path)
+
+
+#: What an older release left readable by others in the instance folder.
+_PRIVATE_FILES = ("audit_checkpoints.jsonl", "audit_signing_key", "secret_key")
+
+
+def _tighten(instance_path: Path) -> None:
+    """Make what an older release (or a copy) left readable by others private again: the
+    key and checkpoint files 0600, the media folder 0700 (which closes everything below it
+    to others, without walking thousands of files at every start)."""
+    with contextlib.suppress(OSError):  # not ours to change: the service still runs
+        for name in _PRIVATE_FILES:
+            path = instance_path / name
+            if path.is_file() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        media = instance_path / "media"
+        if media.is_dir() and media.stat().st_mode & 0o077:
+            media.chmod(0o700)
 
 
 def _instance_secret(instance_path: Path) -> str:

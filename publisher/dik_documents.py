@@ -29,6 +29,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 
 from .register import long_date
+from .sanitize import printable
 
 __all__ = [
     "CONCLUSION_LABELS",
@@ -171,7 +172,7 @@ def pdf_text(value: str) -> str:
     accents are composed (NFC) so "é" stays "é"; any other character becomes "?" rather
     than failing the whole document.
     """
-    text = unicodedata.normalize("NFC", value)
+    text = printable(unicodedata.normalize("NFC", value))  # old rows: no control characters
     for old, new in _REPLACEMENTS.items():
         text = text.replace(old, new)
     return text.encode("latin-1", errors="replace").decode("latin-1")

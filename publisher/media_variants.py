@@ -43,12 +43,25 @@ def media_dir(settings: Any) -> Path:
     return Path(settings.instance_path) / "media"
 
 
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` and its missing parents with mode 0700 (``mkdir(parents=True)``
+    would give the parents the umask's 0755), as the instance folder itself is."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        each.mkdir(mode=0o700, exist_ok=True)
+
+
 def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file and a rename: a reader never
-    sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` to ``target`` (mode 0600, in folders of mode 0700) through a temporary
+    file and a rename: a reader never sees half a file."""
+    private_folder(target.parent)
     partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
-    partial.write_bytes(data)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
     os.replace(partial, target)
 
 

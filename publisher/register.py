@@ -33,6 +33,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Category, Channel, Item, ItemStatus, Opd, Publication, PublicationStatus
+from .sanitize import printable
 from .services.errors import Invalid, NotFound
 from .timeutil import format_local, semester_bounds, to_local, utcnow
 
@@ -116,13 +117,14 @@ class RegisterRow:
         return ", ".join(self.formats)
 
     def cells(self) -> list[Any]:
-        """The row as export cells, in COLUMNS order."""
-        return [
+        """The row as export cells, in COLUMNS order (text a PDF or a spreadsheet can hold,
+        whatever an older release stored)."""
+        return [printable(v) if isinstance(v, str) else v for v in (
             self.number, self.title, self.summary or self.title, self.official_unit,
             self.responsible, self.made, self.formats_text, self.retention,
             self.category_label, self.opd_name, self.url,
             "\n".join(c.as_text() for c in self.channels),
-        ]
+        )]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (times in UTC ISO 8601 plus the local text)."""
@@ -355,10 +357,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet opening the CSV will show, never evaluate (OWASP)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """Text that a spreadsheet opening the CSV will show, never evaluate (OWASP), and without
+    characters no spreadsheet can hold (rows stored before the text policy)."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def to_csv(register: Register, progress: Progress | None = None) -> bytes:
@@ -396,6 +400,8 @@ def to_xlsx(register: Register, progress: Progress | None = None) -> bytes:
     def styled(values: Sequence[Any], style: str) -> list[WriteOnlyCell]:
         cells = []
         for value in values:
+            if isinstance(value, str):  # openpyxl refuses control characters (old rows)
+                value = printable(value)
             cell = WriteOnlyCell(ws, value)
             if isinstance(value, str):
                 cell.data_type = "s"  # "=…" typed by a user is text, never a formula

@@ -44,3 +44,15 @@ def html_to_text(value: str, trusted: bool = False) -> str:
     text = html.unescape(_TAG.sub("", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+#: What XML 1.0 (feeds), XLSX cells and PDF text cannot hold: C0 controls except tab,
+#: newline and carriage return, lone surrogates, U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(value: str) -> str:
+    """``value`` without characters a feed, a spreadsheet or a PDF cannot carry. Text that
+    enters passes the text policy (``services.text``); this keeps rows stored before it (or
+    written around it) from breaking an export."""
+    return _UNPRINTABLE.sub("", value) if value else value

@@ -11,11 +11,6 @@ Environment:
 from __future__ import annotations
 
 import os
-
-# Before publisher is imported (and inherited by the CLI processes tests start): cheap scrypt
-# parameters for the suite's many users; see publisher.security.PASSWORD_METHOD.
-os.environ.setdefault("PUBLISHER_TEST_FAST_PASSWORD_HASH", "1")
-
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from publisher import security
 from publisher.config import Settings
 from publisher.db import Base, Database
 from publisher.migrate import upgrade
@@ -34,6 +30,9 @@ from .factories import Factory
 from .telegram_server import BotApi
 
 REQUIRE = bool(os.environ.get("PUBLISHER_TEST_REQUIRE"))
+# Cheap scrypt parameters for the suite's many users, in this process only (the service reads
+# no setting for it); see publisher.security.PASSWORD_METHOD.
+security.PASSWORD_METHOD = "scrypt:1024:8:1"
 
 
 def missing_service(reason: str) -> None:

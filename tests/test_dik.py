@@ -164,6 +164,19 @@ def test_only_admin_designates(office: Office) -> None:
     assert bad.value.field == "jabatan"
 
 
+def test_only_an_approver_of_the_opd_can_be_designated(office: Office) -> None:
+    """An operator of the OPD, or an approver of another OPD, could never sign its DIK: the
+    designation is refused, naming the user, and the one in force stays."""
+    admin = office.make.admin()
+    stranger = office.make.person(Role.APPROVER, office.other_opd, full_name="Kepala Lain")
+    for person in (office.operator, stranger):
+        with pytest.raises(Invalid) as refused, office.runtime.db.write() as s:
+            dik.designate(s, admin.principal, office.opd.id, person.user_id, "Kepala Dinas")
+        assert refused.value.field == "user_id" and "bukan penyetuju" in refused.value.message
+    with office.runtime.db.read() as s:
+        assert dik.designation(s, office.opd.id).user_id == office.kepala.user_id
+
+
 @pytest.mark.parametrize(("field", "value"), [
     ("article", ""), ("article", "k"), ("legal_basis", ""), ("harm", ""),
     ("public_interest", ""), ("weighing", ""), ("period_end", ""), ("holder_unit", ""),

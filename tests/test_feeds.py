@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -438,3 +439,22 @@ def test_body_template_of_the_source(env: Env, server) -> None:
     env.poll()
     [item] = env.items()
     assert item.body_html == "<p>Isi Berita nomor 7</p><p>Sumber: Situs dinas</p>"
+
+
+def test_one_title_written_in_nfc_and_in_nfd_is_posted_once(env: Env, server) -> None:
+    """Two sites (or one CMS that changed its editor) spell the same accented title in two
+    Unicode forms: it is one announcement, posted once, stored in NFC without invisible
+    characters."""
+    site = FeedSite(server)
+    site.set(rss(entries(3)))
+    env.source(site.url)
+    env.poll()  # the first poll only records what is there
+    title = "Pengumuman Café Ñangka"
+    fresh = new_entries(2, 50)
+    fresh[0].update(guid="nfd-1", title=unicodedata.normalize("NFD", title) + "\u200b",
+                    body="Isi pengumuman yang sama")
+    fresh[1].update(guid="nfc-1", title="\u202d" + unicodedata.normalize("NFC", title),
+                    body="Isi pengumuman yang sama")
+    site.set(rss(entries(3) + fresh))
+    env.poll()
+    assert [i.title for i in env.items()] == [unicodedata.normalize("NFC", title)]

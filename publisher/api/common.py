@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -83,12 +85,70 @@ def _missing_body(view: Any) -> Response | None:
     return None
 
 
+#: How deep a JSON body may nest. No request of this API needs more than a few levels; a
+#: body nested 100,000 deep would otherwise exhaust the parser's recursion (a 500).
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep ``body``'s arrays and objects nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def broken_text(value: Any, path: str = "") -> str | None:
+    """The path of the first string in ``value`` (a parsed JSON body) that holds a lone
+    surrogate (text no database can store), or None."""
+    stack = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return where or "badan permintaan"
+        elif isinstance(node, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in node.items())
+            if any(isinstance(k, str) and _SURROGATE.search(k) for k in node):
+                return where or "badan permintaan"
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(node))
+    return None
+
+
+def _unreadable_json() -> Response | None:
+    """A JSON body nested deeper than any request needs, or holding text that cannot be
+    stored (a lone surrogate), is refused before any view parses it."""
+    if not request.is_json or not request.content_length:
+        return None
+    body = request.get_data(cache=True)
+    depth = json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        return problems.problem(400, f"JSON bersarang {depth} tingkat; paling banyak "
+                                     f"{MAX_JSON_DEPTH} (JSON nested too deep)")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None  # the view's own parsing names what is wrong
+    where = broken_text(parsed)
+    if where is not None:
+        return problems.problem(422, f"{where}: teks memuat karakter Unicode yang rusak "
+                                     "(surrogate tunggal)", errors=[problems.field_error(
+                                         where, "karakter Unicode rusak (lone surrogate)")])
+    return None
+
+
 def _before() -> Response | None:
     denied = authenticate()
     if denied is not None:
         return denied
     view = _view()
-    return _refused_role(view) or _missing_body(view) or idempotency.begin()
+    return (_refused_role(view) or _unreadable_json() or _missing_body(view)
+            or idempotency.begin())
 
 
 def runtime() -> Runtime:

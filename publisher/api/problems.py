@@ -220,7 +220,7 @@ def from_service_error(exc: ServiceError) -> Response:
 def from_image_error(exc: ImageError) -> Response:
     """Problem for an unusable upload (413, 415 or 422), naming the ``file`` field."""
     return problem(exc.http_status, exc.message, type_slug=f"image-{exc.code.replace('_', '-')}",
-                   errors=[field_error("file", exc.message)], code=exc.code)
+                   errors=[field_error("file", exc.message)])
 
 
 def from_validation_error(exc: ma.ValidationError) -> Response:

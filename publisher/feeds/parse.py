@@ -17,6 +17,8 @@ from typing import Any
 import feedparser
 
 from ..sanitize import html_to_text
+from ..services import text as text_policy
+from ..services.text import scrub
 
 #: feedparser "bozo" reasons that do not make a feed untrustworthy (a wrong charset label).
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -133,11 +135,13 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str = "") -> ParsedF
         )
     entries: list[FeedEntry] = []
     for position, raw in enumerate(parsed.entries):
-        title = _SPACE.sub(" ", str(raw.get("title") or "")).strip()
+        # A feed's text is scrubbed, not refused: normalised (so NFC and NFD spellings of one
+        # title are one entry), without control characters or broken surrogates.
+        title = text_policy.line(scrub(raw.get("title")), "title")
         content = ""
         if raw.get("content"):
-            content = str(raw.content[0].get("value") or "")
-        summary = str(raw.get("summary") or "")
+            content = scrub(raw.content[0].get("value"))
+        summary = scrub(raw.get("summary"))
         if summary == content:
             summary = ""
         body = content or summary

@@ -14,6 +14,7 @@ from ..models import GLOBAL_ROLES, ApiToken, Membership, Opd, Role, User
 from ..security import MIN_PASSWORD_LENGTH, hash_password, new_api_token
 from ..urls import slugify
 from . import sessions
+from . import text as text_policy
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -30,11 +31,9 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def _text(value: str, field: str, label: str, limit: int) -> str:
-    value = (value or "").strip()
+    value = text_policy.line(value, field)
     if len(value) > limit:
         raise Invalid(f"{label} paling panjang {limit} karakter", field=field)
-    if any(ord(c) < 32 for c in value):
-        raise Invalid(f"{label} tidak boleh berisi karakter kontrol", field=field)
     return value
 
 

@@ -16,6 +16,7 @@ from ..models import Channel, ChannelStatus, Publication, PublicationStatus, Rol
 from ..queue import signals
 from ..slots import parse_schedule
 from ..timeutil import utcnow
+from . import text as text_policy
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .items import get_opd
@@ -76,12 +77,13 @@ def create_channel(
     """A new channel; secrets are encrypted at rest and never returned."""
     opd = get_opd(session, principal, opd_ref)
     require_manager(principal, opd.id)
-    if not (name or "").strip():
+    name = text_policy.line(name, "name")
+    if not name:
         raise Invalid("nama saluran wajib diisi", field="name")
     _check_interval(min_interval_seconds)
     clean_config, clean_secrets = _validated(kind, config or {}, secrets or {}, runtime.settings)
     channel = Channel(
-        opd_id=opd.id, opd=opd, kind=kind, name=name.strip(), config=clean_config,
+        opd_id=opd.id, opd=opd, kind=kind, name=name, config=clean_config,
         secrets_encrypted=runtime.secret_box.encrypt(clean_secrets) if clean_secrets else None,
         schedule=parse_schedule(schedule), min_interval_seconds=min_interval_seconds,
     )
@@ -107,9 +109,10 @@ def update_channel(
     channel = get_channel(session, principal, channel_id)
     require_manager(principal, channel.opd_id)
     if name is not None:
-        if not name.strip():
+        name = text_policy.line(name, "name")
+        if not name:
             raise Invalid("nama saluran wajib diisi", field="name")
-        channel.name = name.strip()
+        channel.name = name
     if config is not None or secrets is not None:
         merged_config = {**channel.config, **(config or {})}
         old_secrets = runtime.secret_box.decrypt(channel.secrets_encrypted)

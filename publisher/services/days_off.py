@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..access import Principal
 from ..models import DayOff
 from ..workdays import WEEKEND_NAMES, WorkCalendar
+from . import text as text_policy
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -83,7 +84,7 @@ def add_day_off(session: Session, principal: Principal | None, day: date, name: 
                 working: bool = False) -> DayOff:
     """Add a Pemda day off, or (``working``) a day worked although it would be off."""
     _check(principal)
-    clean = (name or "").strip()
+    clean = text_policy.line(name, "name")
     if not clean:
         raise Invalid("nama hari libur wajib diisi", field="name")
     if len(clean) > NAME_LIMIT:

@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..timeutil import to_local, utcnow
 from ..web.ids import is_id
+from . import text as text_policy
 from .auditing import record
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .items import block_publications, get_item, get_opd, parse_date
@@ -53,6 +54,8 @@ _TEXT_LIMITS = {
     "documents": 5000, "legal_basis": 2000, "harm": 10000, "public_interest": 10000,
     "weighing": 10000,
 }
+#: Version fields of one line (the others may hold several).
+_SINGLE_LINE = frozenset({"title", "holder_unit", "until_event", "place"})
 _LABELS = {
     "title": "informasi yang dikecualikan", "article": "huruf Pasal 17",
     "legal_basis": "dasar hukum", "holder_unit": "unit penguasa informasi",
@@ -157,7 +160,8 @@ def clean_fields(data: dict[str, Any], partial: bool) -> dict[str, Any]:
             value = data.get(name)
             if value is not None and not isinstance(value, str):
                 raise Invalid(f"{_LABELS.get(name, name)} harus berupa teks", field=name)
-            text = (value or "").strip()
+            text = (text_policy.line(value, name) if name in _SINGLE_LINE
+                    else text_policy.text(value, name).strip())
             if len(text) > limit:
                 raise Invalid(f"{_LABELS.get(name, name)} paling banyak {limit} karakter",
                               field=name)
@@ -186,7 +190,7 @@ def clean_fields(data: dict[str, Any], partial: bool) -> dict[str, Any]:
             members = [m for m in members.splitlines()]
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise Invalid("anggota uji konsekuensi harus daftar nama", field="members")
-        cleaned = [m.strip() for m in members if m.strip()]
+        cleaned = [m for m in (text_policy.line(m, "members") for m in members) if m]
         if len(cleaned) > MEMBERS_MAX or any(len(m) > 300 for m in cleaned):
             raise Invalid(f"paling banyak {MEMBERS_MAX} anggota, masing-masing 300 karakter",
                           field="members")
@@ -249,6 +253,12 @@ def designate(session: Session, principal: Principal, opd_ref: int | str, user_i
     user = session.get(User, user_id) if is_id(user_id) else None
     if user is None or not user.is_active:
         raise Invalid(f"pengguna #{user_id} tidak ada atau tidak aktif", field="user_id")
+    if not Principal.of(user).has_role(opd.id, Role.APPROVER):
+        # Anyone else could never sign: a member of another OPD cannot see its DIK, and an
+        # operator (editor) drafts entries rather than approving them.
+        raise Invalid(f"{user.full_name or user.username} bukan penyetuju (PPID Pelaksana atau "
+                      f"pimpinan) di {opd.name}: tetapkan pengguna yang berperan penyetuju di "
+                      "OPD ini, atau beri perannya dulu", field="user_id")
     full_name, clean_nip, clean_jabatan, _ = validate_person(
         name if name is not None else (user.full_name or user.username),
         nip if nip is not None else user.nip, jabatan, "")
@@ -442,7 +452,8 @@ def return_version(session: Session, principal: Principal, entry_id: int,
     if version.status != DikVersionStatus.SUBMITTED:
         raise Conflict(f"versi {version.version} berstatus {version.status}, bukan menunggu "
                        "pengesahan", field="status")
-    if not (comment or "").strip():
+    comment = text_policy.text(comment, "comment").strip()
+    if not comment:
         raise Invalid("tuliskan alasan pengembalian", field="comment")
     _check_approver(session, principal, entry, version, "mengembalikan")
     version.status = DikVersionStatus.RETURNED
@@ -652,8 +663,16 @@ def run_guarded(db: Database, principal: Principal, action: Callable[..., Any], 
             return present(result)
     except (ApprovalRefused, HiddenApprovalRefused) as exc:
         with db.write() as session:
-            opd = session.get(Opd, exc.opd_id)
+            if isinstance(exc, HiddenApprovalRefused):
+                # An entry of an OPD the user cannot see: the attempt goes into the log of
+                # the user's own OPD, never into the other's (anyone signed in could
+                # otherwise write there at will), and names no more than the entry's id.
+                own = sorted(principal.visible_opds() or ())
+                opd = session.get(Opd, own[0]) if own else None
+                detail = {"dik_entry_id": exc.entry_id, "other_opd": True}
+            else:
+                opd = session.get(Opd, exc.opd_id)
+                detail = {"dik_entry_id": exc.entry_id, "version": exc.version}
             record(session, principal, "dik.approval_refused", opd=opd, result="refused",
-                   error=exc.message, detail={"dik_entry_id": exc.entry_id,
-                                              "version": exc.version})
+                   error=exc.message, detail=detail)
         raise

@@ -36,6 +36,7 @@ from ..slots import next_free_slot
 from ..timeutil import parse_local, utcnow
 from ..urls import slugify
 from ..web.ids import is_id
+from . import text as text_policy
 from .auditing import record
 from .errors import Conflict, ExemptInformation, Forbidden, Invalid, NotFound
 
@@ -104,14 +105,14 @@ def clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str
     """Validate and normalise item content fields; raise Invalid naming the field."""
     out: dict[str, Any] = {}
     if "title" in data or not partial:
-        title = (data.get("title") or "").strip()
+        title = text_policy.line(data.get("title"), "title")
         if not title:
             raise Invalid("judul wajib diisi", field="title")
         if len(title) > TITLE_MAX:
             raise Invalid(f"judul paling banyak {TITLE_MAX} karakter", field="title")
         out["title"] = title
     if "body_html" in data:
-        body = data.get("body_html") or ""
+        body = text_policy.text(data.get("body_html"), "body_html")
         if len(body.encode()) > settings.max_body_bytes:
             raise Invalid(
                 f"isi terlalu panjang ({len(body.encode())} byte; paling banyak "
@@ -121,7 +122,8 @@ def clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str
         out["body_html"] = clean_html(body)
     for name in ("summary", "official_unit", "responsible", "made_place", "retention", "link"):
         if name in data:
-            value = (data.get(name) or "").strip()
+            value = (text_policy.text(data.get(name), name).strip() if name == "summary"
+                     else text_policy.line(data.get(name), name))
             if name == "summary" and len(value) > 5000:
                 raise Invalid("ringkasan paling banyak 5000 karakter", field=name)
             if name == "link" and value and not value.startswith(("http://", "https://")):
@@ -151,7 +153,8 @@ def clean_fields(data: dict[str, Any], settings: Any, partial: bool) -> dict[str
         out["category"] = category
     for name in ("exemption_article", "exemption_basis"):
         if name in data:
-            value = (data.get(name) or "").strip()
+            value = (text_policy.text(data.get(name), name).strip() if name == "exemption_basis"
+                     else text_policy.line(data.get(name), name))
             out[name] = value or (None if name == "exemption_article" else "")
     if "exemption_until" in data:
         out["exemption_until"] = parse_date(data.get("exemption_until"), "exemption_until")
@@ -455,7 +458,7 @@ def approve_item(
         raise Forbidden("Anda tidak boleh menyetujui informasi yang Anda susun sendiri")
     if last_author_id(session, item) == principal.user_id:
         raise Forbidden("Anda tidak boleh menyetujui informasi yang terakhir Anda ubah sendiri")
-    _approve(session, principal, item, comment)
+    _approve(session, principal, item, text_policy.text(comment, "comment").strip())
     return item
 
 
@@ -486,11 +489,12 @@ def return_item(
     if item.status != ItemStatus.SUBMITTED:
         raise Conflict(f"informasi berstatus {item.status}, bukan menunggu persetujuan",
                        field="status")
-    if not comment.strip():
+    comment = text_policy.text(comment, "comment").strip()
+    if not comment:
         raise Invalid("tuliskan alasan pengembalian", field="comment")
     item.status = ItemStatus.RETURNED
-    item.review_comment = comment.strip()
-    record(session, principal, "item.returned", item=item, detail={"comment": comment.strip()})
+    item.review_comment = comment
+    record(session, principal, "item.returned", item=item, detail={"comment": comment})
     if item.created_by_id is not None:
         from ..notify.outbox import notify
 

@@ -21,6 +21,7 @@ from ..access import Principal
 from ..images import ImageError, normalize_upload
 from ..media_variants import write_atomic
 from ..models import Item, Media, Role
+from . import text as text_policy
 from .errors import Forbidden, Invalid
 
 _EXTENSIONS = {
@@ -49,7 +50,7 @@ class StoredImage:
 
 def clean_alt_text(alt_text: str | None) -> str:
     """The alt text, stripped; Invalid (naming ``alt_text``) when empty or too long."""
-    alt = (alt_text or "").strip()
+    alt = text_policy.line(alt_text, "alt_text")
     if not alt:
         raise Invalid("teks alternatif (alt) gambar wajib diisi: jelaskan isi gambar",
                       field="alt_text")

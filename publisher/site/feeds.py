@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, request
 from .. import checkpoints
 from ..app import db_session, get_runtime
 from ..register import CATEGORY_LABELS, pemda_name
-from ..sanitize import clean_html
+from ..sanitize import clean_html, printable
 from . import queries
 from .common import install
 from .feed_checkpoint import NAMESPACE, CheckpointExtension
@@ -35,11 +35,16 @@ def build_feed(kind: str, title: str, page_url: str, self_url: str,
     feed with no entries."""
     base = get_runtime().settings.public_base_url
     # RSS readers render <description> as HTML: escape it so text stays text ("<b>" in a
-    # summary shows as "<b>"). Atom summaries are type="text" already.
-    text = html.escape if kind == "rss" else str
+    # summary shows as "<b>"). Atom summaries are type="text" already. Every text passes
+    # printable(): a control character in a row stored before the text policy would make
+    # the XML unwritable (and the feed a 500).
+    def text(value: str) -> str:
+        value = printable(value)
+        return html.escape(value) if kind == "rss" else value
+
     fg = FeedGenerator()
     fg.id(page_url)
-    fg.title(title)
+    fg.title(printable(title))
     fg.subtitle(text(description))
     fg.language("id")
     fg.link(href=page_url, rel="alternate")
@@ -52,13 +57,13 @@ def build_feed(kind: str, title: str, page_url: str, self_url: str,
         entry = fg.add_entry(order="append")
         entry.id(url)
         entry.guid(url, permalink=True)
-        entry.title(card.title)
+        entry.title(printable(card.title))
         entry.link(href=url, rel="alternate")
         entry.summary(text(card.excerpt))
-        entry.content(clean_html(card.body_html), type="html")
+        entry.content(printable(clean_html(card.body_html)), type="html")
         entry.published(card.published_at)
         entry.updated(max(card.published_at, card.updated_at))
-        entry.author(name=card.opd_name)
+        entry.author(name=printable(card.opd_name))
         entry.category(term=card.category, label=CATEGORY_LABELS.get(card.category, card.category))
     return fg
 

@@ -114,6 +114,8 @@ def create_opd() -> Response:
     return redirect(url_for("ui_admin.index"))
 
 
-def _parent() -> int | None:
-    raw = request.form.get("parent", "")
-    return parse_id(raw)
+def _parent() -> int | str | None:
+    """The parent OPD chosen: an id, or what was typed (the service says it was not found);
+    None only when nothing was chosen."""
+    raw = request.form.get("parent", "").strip()
+    return (parse_id(raw) or raw) if raw else None

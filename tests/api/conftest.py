@@ -109,6 +109,8 @@ def assert_problem(body: Any, status: int, field: str | None = None) -> None:
     assert body["status"] == status, body
     for key in ("type", "title", "detail", "instance"):
         assert body.get(key), (key, body)
+    # only what the documented ProblemSchema holds (it allows no other member)
+    assert set(body) <= {"type", "title", "status", "detail", "instance", "errors"}, body
     if field is not None:
         fields = [e["field"] for e in body.get("errors", [])]
         assert field in fields, body

@@ -218,10 +218,12 @@ def test_other_opd_gets_404(d: Dik) -> None:
     status, body, _ = d.api.get("/dik?opd=kominfo", other)
     assert status == 422 and body["type"].endswith(":rule")
     assert d.api.get(f"/dik/{entry['id']}", d.world.auditor)[0] == 200
-    # the approval and the return were answered as not found, and are audited as refused
+    # the approval and the return were answered as not found, and are audited as refused:
+    # in the log of the user's own OPD, never in the other OPD's
     refused = d.audit_actions("dik.approval_refused")
     assert len(refused) == 2
     assert {e.actor_id for e in refused} == {str(other.user_id)}
+    assert {e.opd_id for e in refused} == {d.world.b.id} != {entry["opd_id"]}
 
 
 def test_roles_are_checked_before_the_body(d: Dik) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from publisher.models import Item, Media, Publication, PublicationStatus
+from publisher.models import Item, Media, Opd, Publication, PublicationStatus
 from publisher.timeutil import to_local, utcnow
 
 from ..loopback_http import LoopbackServer, send
@@ -274,6 +274,17 @@ def test_admin_creates_opd_and_user(ui, make):
     short = ui.post("/admin/pengguna", {"username": "x", "password": "pendek", "role": "editor",
                                         "opd": opd_id}, follow_redirects=True)
     assert "kata sandi minimal 10 karakter" in short.get_data(as_text=True)
+
+
+def test_an_unknown_parent_opd_is_refused_not_made_top_level(ui, make, runtime):
+    ui.login(make.admin().username)
+    for parent in ("999999", "tidak-ada", "99999999999999999999999"):
+        page = ui.post("/admin/opd", {"name": f"Desa {parent}", "timezone": "Asia/Jakarta",
+                                      "parent": parent}, follow_redirects=True)
+        assert "OPD induk" in page.get_data(as_text=True) and "tidak ditemukan" in page.get_data(
+            as_text=True)
+    with runtime.db.read() as s:
+        assert s.scalars(select(Opd.name).where(Opd.name.like("Desa %"))).all() == []
 
 
 def test_audit_page_verifies_the_chain(ui, make):
