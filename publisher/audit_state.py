@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from . import audit_rows
 from .models import Item, ItemStatus, Publication, PublicationStatus
 
 _PUBLICATION_STATES = frozenset(PublicationStatus)
@@ -62,6 +63,8 @@ class StateReplay:
     def __init__(self) -> None:
         self.publications = bytearray()
         self.items = bytearray()
+        #: table → row id → the fingerprint of its last ``audit.row`` event
+        self.rows: dict[str, dict[int, str]] = {}
 
     def feed(self, row: Mapping[str, Any]) -> None:
         """Apply one event (a mapping of audit_event columns)."""
@@ -71,6 +74,11 @@ class StateReplay:
     def feed_values(self, action: str, pub_id: int | None, item_id: int | None, result: str,
                     detail: Any) -> None:
         """Apply one event given by the columns that matter (``detail`` as text or dict)."""
+        if action == audit_rows.ACTION:
+            row = _detail(detail)
+            if isinstance(row.get("id"), int) and row.get("table") in audit_rows.TABLES:
+                self.rows.setdefault(row["table"], {})[row["id"]] = str(row.get("fp"))
+            return
         if pub_id is not None and action.startswith("publication."):
             status = result if result in _PUBLICATION_STATES else (
                 _PUBLICATION_ACTIONS.get(action))
@@ -115,6 +123,30 @@ class StateReplay:
                 shown = ", ".join(f"#{i}" for i in lost[:20]) + (" …" if len(lost) > 20 else "")
                 problems.append(f"{len(lost)} {label} row(s) named in the audit log are missing "
                                 f"from the database: {shown}")
+        problems.extend(self._compare_rows(conn))
+        return problems
+
+    def _compare_rows(self, conn: Connection | Session) -> list[str]:
+        """Every tracked row against the fingerprint of its last ``audit.row`` event."""
+        problems: list[str] = []
+        for table, model in audit_rows.TABLES.items():
+            recorded = dict(self.rows.get(table, {}))
+            for row_id, fp in audit_rows.current(conn, model):
+                last = recorded.pop(row_id, None)
+                if last is None:
+                    problems.append(f"{table} #{row_id} has no audit event: it was created "
+                                    "outside the software")
+                elif last == audit_rows.DELETED:
+                    problems.append(f"{table} #{row_id} was deleted according to the audit "
+                                    "log, yet it is in the database")
+                elif last != fp:
+                    problems.append(f"{table} #{row_id} was changed without an audit event "
+                                    "(its audited columns no longer match the last record)")
+            gone = sorted(i for i, fp in recorded.items() if fp != audit_rows.DELETED)
+            if gone:
+                shown = ", ".join(f"#{i}" for i in gone[:20]) + (" …" if len(gone) > 20 else "")
+                problems.append(f"{len(gone)} {table} row(s) were deleted outside the software:"
+                                f" {shown}")
         return problems
 
 

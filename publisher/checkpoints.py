@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Session
 from .config import Settings
 from .models import AuditEvent, AuditHead
 from .timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 KEY_FILE = "audit_signing_key"
 CHECKPOINT_FILE = "audit_checkpoints.jsonl"
@@ -174,11 +177,44 @@ def _head(conn: Connection | Session) -> tuple[int, int, str]:
     return seq, seq, str(row.hash)
 
 
-def write_checkpoint(settings: Settings, conn: Connection | Session) -> dict[str, Any] | None:
+def extends(conn: Connection | Session, checkpoint: dict[str, Any]) -> str | None:
+    """Why the chain in the database does not extend ``checkpoint`` (a head signed before),
+    or None when it does: the event at its head seq must still carry its head hash."""
+    try:
+        seq, count = int(checkpoint["head_seq"]), int(checkpoint["count"])
+        signed_hash = str(checkpoint["head_hash"])
+    except (KeyError, TypeError, ValueError):
+        return "a checkpoint on record cannot be read"
+    if seq == 0:
+        return None
+    stored = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == seq)).scalar()
+    if stored is None:
+        return f"the chain no longer reaches seq #{seq} of the checkpoint on record ({count})"
+    if stored != signed_hash:
+        return (f"the hash at seq #{seq} differs from the checkpoint on record: the chain was "
+                "recomputed or edited")
+    return None
+
+
+def write_checkpoint(settings: Settings, conn: Connection | Session,
+                     witnessed: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Append a signed checkpoint of the current head if the chain grew since the last one
-    (or none exists); returns it, or None when nothing was written."""
+    (or none exists); returns it, or None when nothing was written.
+
+    Never signs a head that does not extend the last checkpoint on record here, nor
+    ``witnessed`` (the newest one an external witness keeps): signing a recomputed chain
+    would lend it the key's authority. That is refused and logged as an error.
+    """
     count, head_seq, head_hash = _head(conn)
     last = latest(settings)
+    for source, earlier in (("instance", last), ("witness", witnessed)):
+        problem = extends(conn, earlier) if earlier is not None else None
+        if problem:
+            log.error("audit checkpoint NOT signed: %s (%s copy); run publisher audit verify",
+                      problem, source)
+            return None
+    if witnessed is not None and int(witnessed.get("count", -1)) >= count:
+        return None
     if last is not None and int(last.get("count", -1)) >= count:
         return None
     checkpoint = sign(signing_key(settings), count, head_seq, head_hash)

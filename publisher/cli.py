@@ -503,8 +503,12 @@ def audit_verify(sources: tuple[str, ...], public_key: str | None) -> None:
         try:
             public = (checkpoints.load_public(_read_key(public_key)) if public_key else
                       checkpoints.signing_key(runtime.settings).public_key())
-            named = sources or (str(checkpoints.checkpoint_path(runtime.settings)),)
-            loaded = [(src, checkpoints.verified(public, _load_checkpoints(src, bool(sources))))
+            named = list(sources) or [str(checkpoints.checkpoint_path(runtime.settings))]
+            witness = runtime.settings.audit_witness_url
+            if witness and not sources:  # the instance's own copy, and the witness's
+                named.append(witness)
+            loaded = [(src, checkpoints.verified(public, _load_checkpoints(src, src in sources
+                                                                           or src == witness)))
                       for src in named]
         except (checkpoints.CheckpointError, ValueError, OSError) as exc:
             raise UserError(f"checkpoint: {exc}") from None
@@ -518,6 +522,16 @@ def audit_verify(sources: tuple[str, ...], public_key: str | None) -> None:
                 checkpoints.check(session, signed, source, hashes=result.hashes))
         if result.ok:
             checkpoints.write_checkpoint(runtime.settings, session)
+    outside = [(src, len(signed)) for src, signed in loaded
+               if src.startswith(("http://", "https://"))]
+    for source, kept in outside:
+        click.echo(f"Dibandingkan dengan saksi luar {source}: {kept} checkpoint "
+                   "(compared with an external witness).")
+    if not outside:
+        click.echo("Tidak dibandingkan dengan saksi luar mana pun: tanpa salinan checkpoint di "
+                   "luar instance, rantai yang dihitung ulang bersama berkas checkpoint-nya "
+                   "tidak terlihat. Atur PUBLISHER_AUDIT_WITNESS_URL atau beri --checkpoints "
+                   "URL (not compared with an external witness).")
     if result.ok:
         click.echo(f"Rantai audit utuh: {result.checked} peristiwa diperiksa (chain intact).")
         return

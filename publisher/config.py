@@ -104,6 +104,8 @@ class Settings:
     retry_cap_seconds: float = 3600.0
     max_body_bytes: int = 200_000
     max_upload_bytes: int = 20 * 1024 * 1024
+    image_memory_mb: int = 320
+    audit_witness_url: str = ""
     #: Allow outbound requests (webhooks, feeds) to loopback addresses: for tests and demos.
     allow_loopback: bool = False
     #: Comma-separated CIDRs allowed even though they are private (e.g. an intranet CMS).
@@ -169,6 +171,8 @@ class Settings:
             "retry_cap_seconds": _float(_env("RETRY_CAP_SECONDS"), "RETRY_CAP_SECONDS", 3600.0),
             "max_body_bytes": _int(_env("MAX_BODY_BYTES"), "MAX_BODY_BYTES", 200_000),
             "max_upload_bytes": _int(_env("MAX_UPLOAD_BYTES"), "MAX_UPLOAD_BYTES", 20 << 20),
+            "image_memory_mb": _int(_env("IMAGE_MEMORY_MB"), "IMAGE_MEMORY_MB", 320),
+            "audit_witness_url": (_env("AUDIT_WITNESS_URL") or "").strip(),
             "allow_loopback": _bool(_env("ALLOW_LOOPBACK"), "ALLOW_LOOPBACK"),
             "allowed_networks": tuple(
                 n.strip() for n in (_env("ALLOWED_NETWORKS") or "").split(",") if n.strip()
@@ -232,6 +236,8 @@ class Settings:
         if self.public_base_url:
             _http_url(self.public_base_url, "PUBLIC_BASE_URL", path_allowed=True)
         _http_url(self.graph_url, "GRAPH_URL", path_allowed=True)
+        if self.audit_witness_url:
+            _http_url(self.audit_witness_url, "AUDIT_WITNESS_URL", path_allowed=True)
         if not re.fullmatch(r"v\d+\.\d+", self.graph_version or ""):
             raise ConfigError(f"PUBLISHER_GRAPH_VERSION must look like v24.0, "
                               f"not {self.graph_version!r}")
@@ -300,6 +306,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("retry_cap_seconds", 0.01, 7 * 86400),
     ("max_body_bytes", 1000, 50 << 20),
     ("max_upload_bytes", 1024, 1 << 30),
+    ("image_memory_mb", 32, 1 << 16),
     ("http_timeout", 0.1, 600),
     ("dik_review_notice_days", 1, 250),
     ("smtp_port", 1, 65535),

@@ -13,6 +13,9 @@ delete.
 
 from __future__ import annotations
 
+import logging
+
+from . import audit_witness
 from .api.idempotency import purge_expired
 from .checkpoints import JOB_SECONDS as CHECKPOINT_SECONDS
 from .checkpoints import write_checkpoint
@@ -28,6 +31,8 @@ from .notify.watch import run as watch_notifications
 from .runtime import Runtime
 from .scheduler import Worker
 from .services.dik import Expired, expire_due
+
+log = logging.getLogger(__name__)
 
 FEED_POLL_SECONDS = 10.0
 #: How often a worker asks whether today's DIK expiry ran (it runs once a day).
@@ -52,9 +57,21 @@ def refresh_statistics(runtime: Runtime) -> None:
 
 def checkpoint_audit(runtime: Runtime) -> None:
     """Append a signed checkpoint of the audit chain if it grew (two workers writing one each
-    is fine: both are valid)."""
+    is fine: both are valid), never over a head that does not extend the witness's newest;
+    then hand the witness what it lacks. No database session across the witness's calls."""
+    settings = runtime.settings
+    try:
+        witnessed = audit_witness.latest(settings)
+    except audit_witness.WitnessError as exc:
+        log.warning("audit witness unreadable; checkpoint made against the local copy only: %s",
+                    exc)
+        witnessed = None
     with runtime.db.read() as session:
-        write_checkpoint(runtime.settings, session)
+        write_checkpoint(settings, session, witnessed=witnessed)
+    try:
+        audit_witness.push(settings)
+    except audit_witness.WitnessError as exc:
+        log.warning("audit witness not updated (tried again next run): %s", exc)
 
 
 def expire_dik(runtime: Runtime, worker_id: str) -> list[Expired] | None:

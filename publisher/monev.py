@@ -54,7 +54,6 @@ from .models import (
     Publication,
     PublicationStatus,
 )
-from .register_pdf import register_pdf
 from .services.dik import designation
 from .services.dik_docs import berita_acara_of, penetapan_of
 from .services.errors import Invalid
@@ -518,6 +517,8 @@ def build_bundle(
     descendants: bool = False,
 ) -> bytes:
     """The Monev ZIP of ``opd`` (or every OPD) for ``year``; see the module docstring."""
+    from .register_pdf import register_pdf  # fpdf2: loaded when a bundle is made
+
     scope = scope_of(session, settings, year, opd, descendants=descendants)
     moment, stamp = _stamp(scope, as_of)
     tick: Progress = progress or (lambda _n: None)

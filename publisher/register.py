@@ -25,10 +25,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, NamedStyle
-from openpyxl.utils import get_column_letter
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -380,6 +376,12 @@ def to_csv(register: Register, progress: Progress | None = None) -> bytes:
 
 def to_xlsx(register: Register, progress: Progress | None = None) -> bytes:
     """An Excel workbook: title row, bold frozen header, wrapped text, column widths."""
+    # openpyxl is loaded by the first export, not by every process that imports the register
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, NamedStyle
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook(write_only=True)
     # Named styles: assigning one per cell is a cheap copy, where a Font/Alignment object
     # per cell is hashed and looked up each time (seconds for a few thousand rows).

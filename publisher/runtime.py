@@ -12,6 +12,7 @@ from .channels.base import ChannelInfo
 from .config import Settings
 from .crypto import SecretBox
 from .db import Database
+from .images.budget import budget as image_budget
 from .models import Channel, PostTemplate
 from .queue.retry import RetryPolicy
 from .render import Renderer
@@ -28,6 +29,7 @@ class Runtime:
         self.retry_policy = RetryPolicy(
             settings.max_attempts, settings.retry_base_seconds, settings.retry_cap_seconds
         )
+        image_budget.limit = settings.image_memory_mb * 1024 * 1024
 
     def _load_overrides(self) -> dict[tuple[int, str], str]:
         with self.db.read() as session:

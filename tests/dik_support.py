@@ -86,5 +86,7 @@ def in_force(office: Office, **overrides: Any) -> int:
 
 
 def actions(runtime: Runtime) -> list[str]:
+    """The audit log's actions in order, without the row fingerprints (``audit.row``)."""
     with runtime.db.read() as s:
-        return list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+        return list(s.scalars(select(AuditEvent.action).where(AuditEvent.action != "audit.row")
+                              .order_by(AuditEvent.seq)))

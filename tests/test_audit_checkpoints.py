@@ -183,3 +183,78 @@ def test_public_routes_serve_checkpoints(runtime, anchored: int, served: str, cl
     kept = checkpoints.checkpoint_path(runtime.settings).with_name("inspectorate.jsonl")
     kept.write_text("".join(json.dumps(c) + "\n" for c in copy))
     _broken(runtime, "truncated", "--checkpoints", str(kept))
+
+
+# --- never signing a recomputed chain; an external witness -------------------------------------
+
+
+class Witness:
+    """A loopback witness: keeps every checkpoint POSTed to it, returns them as JSON lines."""
+
+    def __init__(self) -> None:
+        from .loopback_http import LoopbackServer, send
+
+        self.kept: list[dict[str, Any]] = []
+        self.server = LoopbackServer()
+
+        def handle(h: Any) -> None:
+            if h.command == "POST":  # (the server has read the body into its request log)
+                self.kept.append(json.loads(self.server.requests[-1]["body"]))
+                send(h, 201, b"{}", "application/json")
+            else:
+                body = "".join(json.dumps(c) + "\n" for c in self.kept).encode()
+                send(h, 200, body, "application/x-ndjson")
+
+        self.server.route("/saksi", handle)
+        self.server.start()
+        self.url = self.server.url("/saksi")
+
+
+def _recompute(runtime, anchored: int) -> None:  # type: ignore[no-untyped-def]
+    """Edit an early event and recompute the whole chain after it, consistently."""
+    rows = _rows(runtime)
+    rows[2]["error"] = "diubah diam-diam"
+    _rewrite_from(runtime, rows[2]["seq"], rows[2:])
+
+
+def test_a_recomputed_chain_is_never_signed(anchored: int, runtime) -> None:  # type: ignore[no-untyped-def]
+    _recompute(runtime, anchored)
+    before = checkpoints.read_all(runtime.settings)
+    with runtime.db.read() as s:
+        assert checkpoints.write_checkpoint(runtime.settings, s) is None
+    assert checkpoints.read_all(runtime.settings) == before  # the forged head stays unsigned
+
+
+def test_a_witness_keeps_what_an_emptied_checkpoint_file_lost(
+    make: Factory, runtime, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # type: ignore[no-untyped-def]
+    from publisher.jobs import checkpoint_audit
+
+    witness = Witness()
+    try:
+        runtime.settings.audit_witness_url = witness.url
+        _history(make)
+        checkpoint_audit(runtime)
+        assert len(witness.kept) == 1 and witness.kept == checkpoints.read_all(runtime.settings)
+        _more(make)
+        checkpoint_audit(runtime)
+        assert len(witness.kept) == 2  # each new checkpoint is handed over
+
+        # Someone with the database and the instance folder, not the key:
+        checkpoints.checkpoint_path(runtime.settings).write_text("")
+        rows = _rows(runtime)
+        rows[1]["error"] = "diubah diam-diam"
+        _rewrite_from(runtime, rows[1]["seq"], rows[1:])
+        checkpoint_audit(runtime)  # the witness's newest is not extended: nothing is signed
+        assert checkpoints.read_all(runtime.settings) == [] and len(witness.kept) == 2
+
+        monkeypatch.setenv("PUBLISHER_AUDIT_WITNESS_URL", witness.url)
+        done = _cli(runtime, "verify")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"Dibandingkan dengan saksi luar {witness.url}: 2 checkpoint" in done.stdout
+        assert "chain recomputed" in done.stdout
+        monkeypatch.delenv("PUBLISHER_AUDIT_WITNESS_URL")
+        alone = _cli(runtime, "verify")  # without the witness the forgery cannot be seen...
+        assert "Tidak dibandingkan dengan saksi luar" in alone.stdout  # ...and verify says so
+    finally:
+        witness.server.stop()

@@ -120,3 +120,71 @@ def test_detail_in_another_json_form_is_not_an_edit(make: Factory, runtime) -> N
         problems = audit.verify(s).problems
     assert problems == [f"event #{seq} was edited: its content (item.approved) no longer "
                         "matches its hash"]
+
+
+# --- rows changed behind the software, with no event at all -----------------------------------
+
+
+def _dik_world(runtime):  # type: ignore[no-untyped-def]
+    """An OPD with a DIK entry in force and a published item linked to it."""
+    from .dik_support import Office, in_force
+
+    make = Factory(runtime)
+    opd = make.opd("Dinas Kesehatan")
+    operator = make.person(Role.EDITOR, opd)
+    ppid = make.person(Role.APPROVER, opd, nip="198502022010012002")
+    kepala = make.person(Role.APPROVER, opd, nip="197001011995031001", jabatan="Kepala Dinas")
+    from publisher.services import dik
+
+    admin = make.admin()
+    with runtime.db.write() as s:
+        dik.designate(s, admin.principal, opd.id, kepala.user_id, "Kepala Dinas")
+    office = Office(runtime, make, opd, operator, ppid, kepala, make.opd("Dinas Lain"))
+    return office, in_force(office)
+
+
+def _problems(runtime) -> list[str]:  # type: ignore[no-untyped-def]
+    with runtime.db.read() as s:
+        return audit.verify(s).problems
+
+
+@pytest.mark.parametrize(("sql", "named"), [
+    ("UPDATE dik_entry SET status = 'opened' WHERE id = {entry}",
+     "dik_entry #{entry} was changed without an audit event"),
+    ("UPDATE dik_version SET weighing = 'diganti' WHERE entry_id = {entry}",
+     "dik_version #"),
+    ("UPDATE membership SET role = 'admin', opd_id = NULL WHERE user_id = {operator}",
+     "membership #"),
+    ("INSERT INTO membership (user_id, opd_id, role) VALUES ({operator}, NULL, 'auditor')",
+     "created outside the software"),
+    ("UPDATE official_designation SET user_id = {operator}", "official_designation #"),
+    ("UPDATE user_account SET is_active = false WHERE id = {kepala}",
+     "user_account #{kepala} was changed"),
+])
+def test_direct_edits_of_audited_rows_are_named(runtime, sql: str, named: str) -> None:  # type: ignore[no-untyped-def]
+    office, entry = _dik_world(runtime)
+    assert _problems(runtime) == []
+    ids = {"entry": entry, "operator": office.operator.user_id, "kepala": office.kepala.user_id}
+    with runtime.db.engine.begin() as conn:
+        conn.execute(text(sql.format(**ids)))
+    problems = _problems(runtime)
+    assert any(named.format(**ids) in p for p in problems), problems
+
+
+def test_a_deleted_dik_entry_and_an_unlinked_item_are_named(runtime) -> None:  # type: ignore[no-untyped-def]
+    from publisher.services import dik
+
+    office, entry = _dik_world(runtime)
+    site = office.make.channel(office.opd, "site")
+    item = office.make.item(office.operator, office.opd, [site.id])
+    with runtime.db.write() as s:
+        dik.link_item(s, office.ppid.principal, item.id, entry)
+    assert _problems(runtime) == []
+    with runtime.db.engine.begin() as conn:  # quietly back on the site, and the entry gone
+        conn.execute(text(f"UPDATE item SET dik_entry_id = NULL, category = 'berkala' "
+                          f"WHERE id = {item.id}"))
+        conn.execute(text(f"DELETE FROM dik_version WHERE entry_id = {entry}"))
+        conn.execute(text(f"DELETE FROM dik_entry WHERE id = {entry}"))
+    problems = _problems(runtime)
+    assert any(f"item #{item.id} was changed without an audit event" in p for p in problems)
+    assert any("dik_entry row(s) were deleted outside the software" in p for p in problems)

@@ -163,3 +163,27 @@ def audit_count(session: Any) -> int:
     from publisher import audit
 
     return audit.count(session)
+
+
+def test_a_signed_text_changed_in_the_database_is_not_shown_as_genuine(
+    office: Office, client: Any,
+) -> None:
+    """An approved version's text edited behind the software: the verification page no
+    longer says "Berlaku" and does not serve the altered document."""
+    from sqlalchemy import update
+
+    from publisher.models import DikVersion
+
+    entry_id = in_force(office)
+    version = _version(office, entry_id)
+    url = f"/dik/v/{version.content_hash[:16]}"
+    assert "Berlaku" in client.get(url).get_data(as_text=True)
+    with office.runtime.db.write() as s:  # outside the services: no audit, no new hash
+        s.execute(update(DikVersion).where(DikVersion.id == version.id)
+                  .values(weighing="Pertimbangan yang diganti diam-diam."))
+    page = client.get(url)
+    assert page.status_code == 409
+    text = page.get_data(as_text=True)
+    assert "Tidak sah" in text and "Berlaku" not in text and "diganti diam-diam" not in text
+    pdf = client.get(f"/dik/{entry_id}/v{version.version}/berita-acara.pdf")
+    assert pdf.status_code == 409 and not pdf.data.startswith(b"%PDF")

@@ -630,3 +630,69 @@ def test_local_variant_from_the_file_on_this_machine(tmp_path) -> None:  # type:
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(PermanentError, match="Gambar #7 tidak dapat dipakai"):
         local_variant(view(str(broken)), "facebook")
+
+
+# --- bounded memory and clear words ------------------------------------------------------------
+
+
+def test_a_huge_image_is_refused_naming_its_size_and_the_limit() -> None:
+    """A 30000×30000 picture used to meet Pillow's own bomb guard first: "too many pixels",
+    without a size or a limit."""
+    with pytest.raises(ImageError) as err:
+        inspect_upload(png_header_only(30_000, 30_000))
+    assert "30000×30000" in err.value.message and "64 megapiksel" in err.value.message
+    with pytest.raises(ImageError) as beyond:  # beyond even Pillow's guard: still a number
+        inspect_upload(png_header_only(100_000, 100_000))
+    assert "10.000 megapiksel" in beyond.value.message
+    assert "batasnya 64 megapiksel" in beyond.value.message
+
+
+def test_an_animation_kept_as_one_frame_says_so() -> None:
+    frames = [Image.new("RGB", (200, 200), c) for c in ((255, 0, 0), (0, 0, 255))]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    assert normalize_upload(data, alt_text=ALT).notes == (
+        "Gambar bergerak (animasi) disimpan sebagai gambar diam: hanya bingkai pertamanya "
+        "yang dipakai.",)
+    assert normalize_upload(encoded(frames[0], "PNG"), alt_text=ALT).notes == ()
+
+
+def test_a_large_jpeg_is_stored_from_a_reduced_decode() -> None:
+    """A 48-megapixel phone photo is decoded at half size for the stored copy (long side
+    4000 ≥ 2048, enough for every variant): a quarter of the memory."""
+    from publisher.images.budget import budget
+
+    data = encoded(picture((8000, 6000)), "JPEG")
+    budget.peak = 0
+    stored = normalize_upload(data, alt_text=ALT)
+    assert (stored.width, stored.height) == (4000, 3000)
+    assert budget.peak == 4000 * 3000 * 4 * 3  # reserved for 12 MP, not 48
+
+
+def test_image_work_waits_for_the_memory_budget() -> None:
+    """Concurrent jobs never reserve more than the budget together; one job larger than the
+    whole budget runs alone."""
+    import threading
+
+    from publisher.images.budget import MemoryBudget
+
+    budget = MemoryBudget(100)
+    running: list[int] = []
+    most: list[int] = []
+    lock = threading.Lock()
+
+    def job(size: int) -> None:
+        with budget.reserve(size):
+            with lock:
+                running.append(size)
+                most.append(sum(running))
+            time.sleep(0.05)
+            with lock:
+                running.remove(size)
+
+    threads = [threading.Thread(target=job, args=(size,)) for size in (60, 60, 30, 150, 40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(most) <= 150 and all(total <= 100 for total in most if total != 150)
+    assert budget.reserved == 0 and budget.peak <= 150

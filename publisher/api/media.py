@@ -132,7 +132,7 @@ def upload(form: dict[str, Any]) -> Any:
         # a submitted draft) follows, as for any other change.
         item_service.update_item(sess, who, settings, item.id, {})
     sess.commit()
-    body = media_out(media, settings.public_base_url, _zone(sess, opd_id))
+    body = media_out(media, settings.public_base_url, _zone(sess, opd_id), image.notes)
     return body, 201, {"Location": url_for("media.get_media", media_id=media.id)}
 
 

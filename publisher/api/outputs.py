@@ -45,6 +45,9 @@ MediaOut = _schema("MediaOut", {
     "alt_text": f.String(), "original_filename": f.String(),
     "url": f.String(metadata={"description": "alamat publik (token tak tertebak)"}),
     **_timed("created_at"),
+    "warnings": f.List(f.String(), metadata={
+        "description": "saat unggah: apa yang dilakukan pada gambar (mis. animasi disimpan "
+                       "sebagai gambar diam); kosong di tempat lain"}),
 })
 MediaPage = _page("MediaPage", MediaOut)
 

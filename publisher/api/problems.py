@@ -16,10 +16,12 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from ..app import get_runtime
 from ..images import ImageError
+from ..images.decode import format_bytes
 from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -196,7 +198,10 @@ def from_http_exception(exc: HTTPException) -> Response:
     elif status == 405:
         detail = f"metode {request.method} tidak diizinkan untuk {request.path}"
     elif status == 413:
-        detail = "badan permintaan melebihi batas ukuran yang diizinkan"
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        detail = "badan permintaan melebihi batas ukuran yang diizinkan" + (
+            f" ({format_bytes(int(limit))}; berkas gambar paling besar "
+            f"{format_bytes(get_runtime().settings.max_upload_bytes)})" if limit else "")
     else:
         detail = data.get("message") or exc.description or HTTPStatus(status).phrase
     return problem(status, detail, headers=headers)

@@ -31,14 +31,16 @@ def opd_out(opd: Opd) -> dict[str, Any]:
     return out
 
 
-def media_out(media: Media, base_url: str, tz_name: str) -> dict[str, Any]:
-    """An uploaded image (its public URL is unguessable)."""
+def media_out(media: Media, base_url: str, tz_name: str,
+              warnings: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An uploaded image (its public URL is unguessable); ``warnings``: what the upload's
+    cleaning did that the uploader should know (only when it was just uploaded)."""
     out: dict[str, Any] = {
         "id": media.id, "opd_id": media.opd_id, "item_id": media.item_id,
         "position": media.position, "mime_type": media.mime_type, "width": media.width,
         "height": media.height, "size_bytes": media.size_bytes, "sha256": media.sha256,
         "alt_text": media.alt_text, "original_filename": media.original_filename,
-        "url": media_url(base_url, media.public_token),
+        "url": media_url(base_url, media.public_token), "warnings": list(warnings),
     }
     put_time(out, "created_at", media.created_at, tz_name)
     return out

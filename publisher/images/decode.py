@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import ExifTags, Image, ImageOps
 
+from .budget import reserve
 from .errors import ImageError
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,10 @@ DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 #: Default cap on decoded pixels: 64 MP (8000×8000) is above any phone camera and ~256 MB RGBA.
 DEFAULT_MAX_PIXELS = 64_000_000
 
-# Pillow's own bomb guard as a backstop: it warns above this and refuses above twice this.
-Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+# Pillow's own bomb guard as a backstop, far above our limit: it refuses in Image.open, before
+# open_image can name the picture's size and the limit (a 30000×30000 upload is refused by
+# open_image with both; only one beyond 2 gigapixels meets Pillow's guard).
+Image.MAX_IMAGE_PIXELS = 1_000_000_000
 pillow_heif.register_heif_opener()
 
 _ORIENTATION = ExifTags.Base.Orientation
@@ -158,9 +162,14 @@ def pillow_errors() -> Iterator[None]:
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = (f" ({int(found.group(1)) / 1_000_000:,.0f} megapiksel)".replace(",", ".")
+                if found else "")
         raise ImageError(
             "too_many_pixels",
-            "Ukuran gambar terlalu besar (terlalu banyak piksel) sehingga ditolak demi keamanan.",
+            f"Ukuran gambar terlalu besar{size}, batasnya "
+            f"{DEFAULT_MAX_PIXELS / 1_000_000:g} megapiksel: ditolak demi keamanan. Perkecil "
+            "gambar lalu unggah lagi.",
             detail=str(exc),
         ) from exc
     except Exception as exc:
@@ -249,5 +258,7 @@ def inspect_upload(
     width, height = oriented_size(im, orient)
     if fmt == "JPEG":
         im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
-    load(im)
+    with reserve(im.width * im.height):
+        load(im)
+        im.close()
     return ImageInfo(fmt, MIME_TYPES[fmt], len(data), width, height)

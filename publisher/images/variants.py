@@ -7,12 +7,15 @@ smaller → upright → crop/scale → sRGB, metadata dropped → flatten alpha 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
 from PIL import Image
 
 from . import colour as colour_mod
+from .budget import reserve
 from .colour import Colour
 from .decode import (
     DEFAULT_MAX_PIXELS,
@@ -29,6 +32,10 @@ from .geometry import Fit, Layout, Limits, plan
 from .resample import resize
 
 OutputFormat = Literal["JPEG", "PNG", "WEBP"]
+
+#: Pixels of the largest output canvas (a 2048 × 2048 Facebook photo): the reservation of a
+#: small source still covers the picture made from it.
+_OUTPUT_PIXELS = 2048 * 2048
 
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -61,6 +68,12 @@ VARIANT_SPECS: dict[str, VariantSpec] = {
 
 #: Long side of the normalised copy we store (enough for every variant above).
 DEFAULT_STORE_LONG_SIDE = 4096
+#: A stored copy whose long side reaches this is enough for every variant (Facebook's 2048):
+#: a large JPEG is decoded at the reduced scale that keeps it, with a fraction of the memory.
+STORE_ENOUGH_LONG_SIDE = 2048
+#: Said when an animated GIF or WebP is stored as its first frame.
+ANIMATION_DROPPED = ("Gambar bergerak (animasi) disimpan sebagai gambar diam: hanya bingkai "
+                     "pertamanya yang dipakai.")
 #: Source formats kept lossless (PNG) when stored: screenshots, graphics, GIF frames.
 _LOSSLESS_SOURCES = frozenset({"PNG", "GIF"})
 
@@ -74,6 +87,8 @@ class ImageVariant:
     width: int
     height: int
     alt_text: str
+    #: What the operator should know about what was done (in Bahasa Indonesia).
+    notes: tuple[str, ...] = ()
 
     @property
     def size_bytes(self) -> int:
@@ -92,27 +107,52 @@ def _spec(spec: str | VariantSpec) -> VariantSpec:
         ) from None
 
 
-def _render(im: Image.Image, limits: Limits, fit: Fit) -> tuple[Image.Image, Layout]:
+@contextmanager
+def _rendered(
+    im: Image.Image, limits: Limits, fit: Fit, *, enough_long_side: int | None = None,
+) -> Iterator[tuple[Image.Image, Layout]]:
     """Decode ``im`` (opened, not loaded) and lay it out: upright, cropped, scaled, sRGB.
 
-    Returns the content (RGB or RGBA, no metadata) and the layout (canvas and offset still to
-    apply). For JPEG sources much larger than needed, libjpeg decodes at 1/2, 1/4 or 1/8 scale.
+    Yields the content (RGB or RGBA, no metadata) and the layout (canvas and offset still to
+    apply) while the memory for the work is reserved in the image budget (the caller encodes
+    inside the block). For JPEG sources much larger than needed, libjpeg decodes at 1/2, 1/4
+    or 1/8 scale; ``enough_long_side``: any resolution whose long side reaches it will do (a
+    stored copy), so the decode may be smaller than the limits alone would allow.
     """
-    orient = orientation(im)
-    upright = oriented_size(im, orient)
-    layout = plan(upright, limits, fit)
-    if source_format(im) == "JPEG" and layout.scale <= 0.5:
+    jpeg = source_format(im) == "JPEG"
+    if jpeg:  # a JPEG's orientation is in its APP1 segment: nothing is decoded to read it
+        orient = orientation(im)
+        upright = oriented_size(im, orient)
+        layout = plan(upright, limits, fit)
         raw_w, raw_h = im.size
-        # Ask for at least the output's resolution; draft picks the largest scale that keeps it.
-        im.draft("RGB", (math.ceil(raw_w * layout.scale), math.ceil(raw_h * layout.scale)))
-    load(im)
-    apply_orientation(im, orient)
-    fx, fy = im.width / upright[0], im.height / upright[1]
-    x0, y0, x1, y1 = layout.crop
-    work = colour_mod.working_mode(im)
-    content = resize(work, layout.content, box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy))
-    content.info = dict(work.info)  # the threaded resize drops it; the ICC profile is needed
-    return colour_mod.to_srgb(content), layout
+        scale = layout.scale
+        if enough_long_side:
+            scale = min(scale, enough_long_side / max(raw_w, raw_h))
+        if scale <= 0.5:
+            # Ask for at least this resolution; draft picks the largest reduction keeping it.
+            im.draft("RGB", (math.ceil(raw_w * scale), math.ceil(raw_h * scale)))
+            if im.size != (raw_w, raw_h):  # reduced: lay out what will actually be decoded
+                upright = oriented_size(im, orient)
+                layout = plan(upright, limits, fit)
+        pixels = max(im.width * im.height, layout.canvas[0] * layout.canvas[1])
+    else:  # reading a PNG's EXIF may decode the whole picture: only inside the reservation
+        pixels = max(im.width * im.height, _OUTPUT_PIXELS)
+    with reserve(pixels):
+        if not jpeg:
+            orient = orientation(im)
+            upright = oriented_size(im, orient)
+            layout = plan(upright, limits, fit)
+        load(im)
+        apply_orientation(im, orient)
+        fx, fy = im.width / upright[0], im.height / upright[1]
+        x0, y0, x1, y1 = layout.crop
+        work = colour_mod.working_mode(im)
+        content = resize(work, layout.content, box=(x0 * fx, y0 * fy, x1 * fx, y1 * fy))
+        content.info = dict(work.info)  # the threaded resize drops it; the ICC profile is needed
+        if content is not im and content is not work:  # the decoded picture is done with
+            work.close()
+            im.close()
+        yield colour_mod.to_srgb(content), layout
 
 
 def _pad(content: Image.Image, layout: Layout, colour: colour_mod.RGB | None) -> Image.Image:
@@ -157,11 +197,11 @@ def make_variant(
     spec = _spec(spec)
     pad_colour = colour_mod.parse_colour(background) if background is not None else None
     im = open_image(data, max_bytes=max_input_bytes, max_pixels=max_pixels)
-    content, layout = _render(im, spec.limits, fit)
-    if spec.format == "JPEG":
-        content = colour_mod.flatten(content)
-    out = content if layout.canvas == layout.content else _pad(content, layout, pad_colour)
-    encoded = encode(out, spec.format, spec.quality, spec.max_bytes)
+    with _rendered(im, spec.limits, fit) as (content, layout):
+        if spec.format == "JPEG":
+            content = colour_mod.flatten(content)
+        out = content if layout.canvas == layout.content else _pad(content, layout, pad_colour)
+        encoded = encode(out, spec.format, spec.quality, spec.max_bytes)
     return ImageVariant(encoded, _MIME[spec.format], out.width, out.height, alt_text.strip())
 
 
@@ -181,10 +221,14 @@ def normalize_upload(
     """
     im = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
     lossless_source = source_format(im) in _LOSSLESS_SOURCES
-    content, _ = _render(im, Limits(max_long_side=max_long_side), "pad")
-    fmt: OutputFormat = "PNG" if content.mode == "RGBA" or lossless_source else "JPEG"
-    encoded = encode(content, fmt, 90)
-    return ImageVariant(encoded, _MIME[fmt], content.width, content.height, alt_text.strip())
+    animated = bool(getattr(im, "is_animated", False))
+    with _rendered(im, Limits(max_long_side=max_long_side), "pad",
+                   enough_long_side=STORE_ENOUGH_LONG_SIDE) as (content, _):
+        fmt: OutputFormat = "PNG" if content.mode == "RGBA" or lossless_source else "JPEG"
+        encoded = encode(content, fmt, 90)
+    notes = (ANIMATION_DROPPED,) if animated else ()
+    return ImageVariant(encoded, _MIME[fmt], content.width, content.height, alt_text.strip(),
+                        notes)
 
 
 def to_pixels(
@@ -197,5 +241,5 @@ def to_pixels(
     """Decode ``data`` to an upright sRGB ``RGB``/``RGBA`` Pillow image without metadata, long
     side at most ``max_long_side`` (for drawing it into something else, e.g. a logo on a card)."""
     im = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    content, _ = _render(im, Limits(max_long_side=max_long_side), "pad")
-    return content
+    with _rendered(im, Limits(max_long_side=max_long_side), "pad") as (content, _):
+        return content

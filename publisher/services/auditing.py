@@ -33,8 +33,9 @@ def record(
     actor: audit.Actor | None = None,
 ) -> None:
     """Append one audit event describing ``action`` on these rows."""
-    session.flush()  # new rows need their ids before they are named in the event
     who = actor or actor_of(principal)
+    session.info["audit_actor"] = who  # the rows this flush records are this actor's
+    session.flush()  # new rows need their ids before they are named in the event
     extra = dict(detail or {})
     if principal is not None:
         extra.setdefault("nip", principal.nip)

@@ -46,6 +46,8 @@ class StoredImage:
     alt_text: str
     #: Where it came from (a feed image's URL); empty for uploads.
     source_url: str = ""
+    #: What the operator should know about the cleaning (an animation kept as one frame).
+    notes: tuple[str, ...] = ()
 
 
 def clean_alt_text(alt_text: str | None) -> str:
@@ -75,7 +77,7 @@ def save_image(settings: Any, data: bytes, *, alt_text: str,
     if not target.exists():  # same bytes, same name
         write_atomic(target, clean.data)
     return StoredImage(key, digest, clean.mime_type, clean.width, clean.height,
-                       len(clean.data), clean.alt_text, source_url)
+                       len(clean.data), clean.alt_text, source_url, clean.notes)
 
 
 def add_media(session: Session, image: StoredImage, *, opd_id: int, item: Item | None = None,

@@ -17,6 +17,7 @@ from ..models import DikEntry, DikStatus, DikVersion, Opd
 from ..register import long_date
 from ..services import dik_docs
 from ..services.dik import APPROVED_JOIN, version_of
+from ..services.dik import version_hash as dik_version_hash
 from ..services.errors import ServiceError
 from .common import install, local_time, opd_or_404
 
@@ -103,6 +104,9 @@ def berita_acara(entry_id: int, number: int) -> Response:
                                        get_runtime().settings.public_base_url)
     except ServiceError:
         abort(404)
+    if version.content_hash and dik_version_hash(version) != version.content_hash:
+        return Response(render_template("site/dik_altered.html", entry=entry, version=version,
+                                        opd=entry.opd), status=409)
     return _pdf(berita_acara_pdf(doc), f"berita-acara-dik-{entry.id}-v{version.version}.pdf")
 
 
@@ -113,6 +117,11 @@ def verify(short_hash: str) -> str:
         entry, version = dik_docs.by_short_hash(db_session(), short_hash)
     except ServiceError:
         abort(404)
+    if dik_version_hash(version) != version.content_hash:
+        # The signed text was changed after the pengesahan (outside the software): say so,
+        # and never present the altered text as the document that was signed.
+        return render_template("site/dik_altered.html", entry=entry, version=version,
+                               opd=entry.opd), 409  # type: ignore[return-value]
     settings = get_runtime().settings
     pdf = berita_acara_pdf(dik_docs.berita_acara_of(db_session(), entry, version,
                                                     settings.public_base_url))

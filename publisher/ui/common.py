@@ -204,14 +204,18 @@ def blueprint(name: str, import_name: str) -> Any:
 
     bp = Blueprint(name, import_name)
     bp.before_request(require_login)
-    for code in (403, 404):
+    for code in (403, 404, 413):
         bp.register_error_handler(code, error_page)
     return bp
 
 
 def error_page(exc: Any) -> tuple[str, int]:
-    """A 403 or 404 inside the admin pages, in the UI's own layout and language."""
+    """A 403, 404 or 413 inside the admin pages, in the UI's own layout and language (a 413
+    says how large an upload may be)."""
     from flask import render_template
 
+    from ..images.decode import format_bytes
+
     code = getattr(exc, "code", 500) or 500
-    return render_template("ui/error.html", code=code), code
+    limit = format_bytes(get_runtime().settings.max_upload_bytes)
+    return render_template("ui/error.html", code=code, limit=limit), code

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from ..channels import UnknownChannelKind
 from ..channels import get as channel_class
 from ..channels.base import ChannelError
+from ..images import ImageError
 from ..models import (
     EXEMPTION_ARTICLES,
     INFO_FORMATS,
@@ -24,13 +25,15 @@ from ..models import (
     Channel,
     Item,
     ItemStatus,
+    Role,
     ScheduleMode,
 )
 from ..payloads import make_context
 from ..sanitize import clean_html
 from ..services import items as item_service
 from ..services import media as media_service
-from ..services.errors import Invalid, ServiceError
+from ..services.errors import Forbidden, Invalid, ServiceError
+from ..services.media import StoredImage
 from ..timeutil import utcnow
 from ..urls import slugify
 from ..web.ids import form_id, form_ids, parse_id
@@ -135,8 +138,30 @@ def new() -> Any:
     return _context(values)
 
 
-def _attach_images(item: Item) -> bool:
-    """Store uploaded images and apply alt-text edits and removals; True if anything changed."""
+def _uploads() -> list[tuple[StoredImage, str]]:
+    """The images uploaded with the form, checked and stored, with their file names. Call it
+    before the request's session is opened: a large photo takes seconds, and on SQLite the
+    request's write transaction would hold every other writer back meanwhile."""
+    settings = _runtime().settings
+    stored = []
+    for slot in range(IMAGE_SLOTS):
+        upload = request.files.get(f"image_{slot}")
+        if upload is None or not upload.filename:
+            continue
+        alt = media_service.clean_alt_text(request.form.get(f"image_alt_{slot}", ""))
+        try:
+            image = media_service.save_image(settings, upload.read(), alt_text=alt)
+        except ImageError as exc:
+            raise Invalid(f"{upload.filename}: {exc.message}", field="image") from None
+        stored.append((image, upload.filename))
+        for note in image.notes:
+            flash(f"{upload.filename}: {note}", "info")
+    return stored
+
+
+def _attach_images(item: Item, uploads: list[tuple[StoredImage, str]]) -> bool:
+    """Attach images stored by :func:`_uploads` and apply alt-text edits and removals; True if
+    anything changed."""
     s, p = session_(), principal()
     changed = False
     for m in list(item.media):
@@ -152,14 +177,11 @@ def _attach_images(item: Item) -> bool:
                                            field="alt_text")
             m.alt_text = alt.strip()
             changed = True
-    for slot in range(IMAGE_SLOTS):
-        upload = request.files.get(f"image_{slot}")
-        if upload is None or not upload.filename:
-            continue
-        media_service.store_image(
-            s, p, _runtime().settings, item, upload.read(),
-            alt_text=request.form.get(f"image_alt_{slot}", ""), filename=upload.filename,
-        )
+    if uploads and not p.has_role(item.opd_id, Role.EDITOR, Role.APPROVER):
+        raise Forbidden("Anda tidak berwenang menambah gambar di OPD ini")
+    for image, filename in uploads:
+        media_service.add_media(s, image, opd_id=item.opd_id, item=item, principal=p,
+                                filename=filename)
         changed = True
     return changed
 
@@ -167,6 +189,11 @@ def _attach_images(item: Item) -> bool:
 @bp.post("/tulis")
 def create() -> Any:
     """Save a new item as a draft, or save and submit it."""
+    try:
+        uploads = _uploads()  # before the session: no write lock while images are processed
+    except ServiceError as exc:
+        flash(_field_message(exc), "error")
+        return _context(request.form, None, 422)
     s, p = session_(), principal()
     settings = _runtime().settings
     form = request.form
@@ -176,7 +203,7 @@ def create() -> Any:
             s, p, settings, opd_id, _data(form), channel_ids=_channel_ids(form),
             schedule=_schedule(form), source="ui",
         )
-        if _attach_images(item):
+        if _attach_images(item, uploads):
             item_service.update_item(s, p, settings, item.id, {})
         if form.get("action") == "submit":
             item_service.submit_item(s, p, settings, item.id)
@@ -204,13 +231,18 @@ def edit(item_id: int) -> Any:
 @bp.post("/informasi/<id:item_id>/ubah")
 def save(item_id: int) -> Any:
     """Save changes (and optionally submit); a new schedule reschedules."""
+    try:
+        uploads = _uploads()  # before the session: no write lock while images are processed
+    except ServiceError as exc:
+        flash(_field_message(exc), "error")
+        return redirect(url_for("ui_compose.edit", item_id=item_id))
     s, p = session_(), principal()
     settings = _runtime().settings
     form = request.form
     item = None
     try:
         item = item_service.get_item(s, p, item_id)
-        _attach_images(item)
+        _attach_images(item, uploads)
         channel_ids = None if item.status == ItemStatus.APPROVED else _channel_ids(form)
         item_service.update_item(s, p, settings, item.id, _data(form), channel_ids=channel_ids)
         schedule = _schedule(form) or {"mode": ScheduleMode.NOW}

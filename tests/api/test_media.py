@@ -85,6 +85,7 @@ def test_upload_over_the_size_cap_is_413(api, app, world, runtime) -> None:  # t
     app.config["MAX_CONTENT_LENGTH"] = 2000
     status, problem, _ = _upload(api, world.editor_a, b"\0" * 5000, alt_text="x", opd="kominfo")
     assert status == 413 and problem["status"] == 413
+    assert "0,0 MB" in problem["detail"] and "berkas gambar paling besar" in problem["detail"]
     with runtime.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Media)) == 0
 
@@ -114,3 +115,14 @@ def test_uploaded_image_is_served_at_its_public_url(api, world) -> None:  # type
     response = api.client.get(path)
     assert response.status_code == 200 and response.mimetype == "image/png"
     assert hashlib.sha256(response.data).hexdigest() == media["sha256"]
+
+
+def test_an_animation_kept_as_one_frame_is_said(api, world) -> None:  # type: ignore[no-untyped-def]
+    frames = [Image.new("RGB", (120, 90), c) for c in ((200, 0, 0), (0, 0, 200))]
+    out = BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    status, media, _ = _upload(api, world.editor_a, out.getvalue(), "gerak.gif",
+                               alt_text="Animasi jadwal", opd="kominfo")
+    assert status == 201, media
+    assert media["warnings"] == ["Gambar bergerak (animasi) disimpan sebagai gambar diam: "
+                                 "hanya bingkai pertamanya yang dipakai."]

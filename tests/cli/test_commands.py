@@ -170,7 +170,8 @@ def test_audit_verify_on_an_intact_chain(publisher: Cli) -> None:
     assert publisher("user", "create", "siti", "--role", "editor", "--opd", "uji").exit_code == 0
     result = publisher("audit", "verify")
     assert result.exit_code == 0, result.output
-    assert "utuh: 2 peristiwa" in result.output
+    # opd.created, user.created, and the fingerprints of the user and membership rows
+    assert "utuh: 4 peristiwa" in result.output
 
 
 def test_db_upgrade_at_head_is_a_no_op(publisher: Cli) -> None:

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from publisher.models import Item, Media, Opd, Publication, PublicationStatus
 from publisher.timeutil import to_local, utcnow
@@ -60,6 +60,56 @@ def test_compose_draft_with_image_then_submit(ui, make, runtime):
     assert "Petugas menimbang balita" in page
     submitted = ui.post(f"/admin/informasi/{item_id}/ajukan", follow_redirects=True)
     assert "Diajukan untuk persetujuan" in submitted.get_data(as_text=True)
+
+
+def test_uploads_are_processed_before_the_write_transaction(ui, make, runtime, monkeypatch):
+    """Cleaning a large photo takes seconds: meanwhile no write lock may be held (on SQLite it
+    would stop every worker). Another connection writes while the upload is processed; an
+    animation kept as one frame is said."""
+    from publisher.services import media as media_service
+
+    opd, _e, _a, site = _setup(make)
+    ui.login("operator")
+    real = media_service.save_image
+    others_wrote = []
+
+    def save_image(settings, data, **kw):  # type: ignore[no-untyped-def]
+        sqlite = runtime.db.dialect == "sqlite"
+        with runtime.db.engine.connect() as conn:  # gives up after 2 s behind a lock
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=2000")
+                conn.commit()
+            conn.execute(update(Opd).where(Opd.id == opd.id).values(color="#123456"))
+            conn.commit()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=60000")
+                conn.commit()
+        others_wrote.append(True)
+        return real(settings, data, **kw)
+
+    monkeypatch.setattr(media_service, "save_image", save_image)
+    frames = [Image.new("RGB", (80, 60), c) for c in ((200, 0, 0), (0, 0, 200))]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    data = _form(opd, [site], image_0=(io.BytesIO(gif.getvalue()), "gerak.gif"),
+                 image_alt_0="Animasi jadwal")
+    response = ui.post("/admin/tulis", data, content_type="multipart/form-data",
+                       follow_redirects=True)
+    assert response.status_code == 200 and others_wrote == [True]
+    assert "gerak.gif: Gambar bergerak (animasi) disimpan sebagai gambar diam" in (
+        response.get_data(as_text=True))
+
+
+def test_an_upload_over_the_limit_says_the_limit(ui, make, app):
+    opd, _e, _a, site = _setup(make)
+    ui.login("operator")
+    app.config["MAX_CONTENT_LENGTH"] = 4000
+    data = _form(opd, [site], image_0=(io.BytesIO(b"\xff" * 8000), "besar.jpg"),
+                 image_alt_0="Foto")
+    response = ui.post("/admin/tulis", data, content_type="multipart/form-data")
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "Berkas terlalu besar" in page and "20,0 MB" in page
 
 
 def test_image_without_alt_text_is_refused(ui, make, runtime):
