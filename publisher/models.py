@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -514,6 +515,9 @@ class FeedSource(Base):
     #: Jinja (sandboxed) template of the item body from the entry; empty: the built-in one.
     body_template: Mapped[str] = mapped_column(Text, default="")
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Post an entry whose text was seen before when it comes under a new GUID with a newer
+    #: date (a weekly schedule that reads the same every week); off by default.
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     category: Mapped[str] = mapped_column(String(20), default=Category.BERKALA)
     poll_interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
     next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -554,6 +558,8 @@ class FeedEntrySeen(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: The item made from it (None: recorded at seeding, or skipped).
     item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id", ondelete="SET NULL"))
+    #: Why it was recorded without being posted (feeds.rules.SKIP_REASONS); None: posted.
+    skip_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 # --- Daftar Informasi yang Dikecualikan (DIK) ------------------------------------------------

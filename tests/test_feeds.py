@@ -458,3 +458,137 @@ def test_one_title_written_in_nfc_and_in_nfd_is_posted_once(env: Env, server) ->
     site.set(rss(entries(3) + fresh))
     env.poll()
     assert [i.title for i in env.items()] == [unicodedata.normalize("NFC", title)]
+
+
+# --- what is skipped, and why; recurring announcements; bait in entries ------------------------
+
+
+def test_skipped_entries_are_recorded_with_why(env: Env, server) -> None:
+    """Nothing a feed showed vanishes: each entry left out is kept with its reason."""
+    site = FeedSite(server)
+    site.set(rss(entries(2, start=10)))
+    source_id = env.source(site.url)
+    env.poll()  # seeding
+    again = {"guid": "post-11-copy", "title": "Berita nomor 11",
+             "link": "http://127.0.0.1/berita/11-copy", "date": utcnow(),
+             "body": "Isi Berita nomor 11"}
+    site.set(rss([*entries(3, start=9), again]))  # an old one surfaces; a copy, new GUID
+    env.poll()
+    assert env.items() == []
+    with env.runtime.db.read() as s:
+        skipped = feed_service.skipped_entries(s, env.approver.principal, source_id)
+        reasons = {row["link"].rsplit("/", 1)[-1]: row["reason"] for row in skipped}
+    assert reasons == {"9": "older_than_source", "11-copy": "same_text",
+                       "10": "first_poll", "11": "first_poll"}
+    assert all(row["reason_text"] for row in skipped)
+    # Another OPD's user cannot read them.
+    stranger = env.make.person(Role.EDITOR, env.make.opd("Kecamatan Lain"))
+    with env.runtime.db.read() as s, pytest.raises(Exception, match="tidak ditemukan"):
+        feed_service.skipped_entries(s, stranger.principal, source_id)
+
+
+def _schedule(guid: str, when: datetime) -> dict[str, Any]:
+    return {"guid": guid, "title": "Jadwal Posyandu minggu ini",
+            "link": f"http://127.0.0.1/jadwal/{guid}", "date": when,
+            "body": "Posyandu buka Selasa pukul 08.00 WIB di balai desa."}
+
+
+def test_a_recurring_announcement_is_posted_once_per_new_guid_when_switched_on(
+        env: Env, server) -> None:
+    site = FeedSite(server)
+    site.set(rss(entries(2)))
+    source_id = env.source(site.url)
+    env.poll()
+    week = [_schedule("jadwal-1", utcnow() + timedelta(seconds=5))]
+    site.set(rss(week + entries(2)))
+    env.poll()
+    assert [i.title for i in env.items()] == ["Jadwal Posyandu minggu ini"]
+
+    # Off (the default): the same text under a new GUID is a duplicate, recorded as such.
+    week.insert(0, _schedule("jadwal-2", utcnow() + timedelta(seconds=10)))
+    site.set(rss(week + entries(2)))
+    env.poll()
+    assert len(env.items()) == 1
+    with env.runtime.db.read() as s:
+        assert feed_service.skipped_entries(s, env.approver.principal,
+                                            source_id)[0]["reason"] == "same_text"
+
+    # On: next week's copy (new GUID, newer date) goes out once; polling again adds nothing,
+    # and a re-dated old copy under its old GUID is not posted.
+    with env.runtime.db.write() as s:
+        feed_service.update_feed_source(s, env.approver.principal, env.runtime.settings,
+                                        source_id, {"recurring": True})
+    assert env.get(source_id).recurring is True
+    week.insert(0, _schedule("jadwal-3", utcnow() + timedelta(seconds=15)))
+    week[-1]["date"] = utcnow() + timedelta(seconds=20)
+    site.set(rss(week + entries(2)))
+    env.poll()
+    env.poll("w2")
+    made = env.items()
+    assert [i.title for i in made] == ["Jadwal Posyandu minggu ini"] * 2
+    assert made[1].source_ref == "http://127.0.0.1/jadwal/jadwal-3"
+
+    # A copy dated before the text was last seen is still a duplicate.
+    week.insert(0, _schedule("jadwal-lama", NOW - timedelta(days=1)))
+    site.set(rss(week + entries(2)))
+    env.poll()
+    assert len(env.items()) == 2
+
+
+def _html_rss(guid: str, body_html: str) -> bytes:
+    item = (f"<item><title>Rapat koordinasi {guid}</title>"
+            f"<link>http://127.0.0.1/berita/{guid}</link><guid>{guid}</guid>"
+            f"<pubDate>{format_datetime(utcnow() + timedelta(seconds=5))}</pubDate>"
+            f"<description><![CDATA[{body_html}]]></description></item>")
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Berita</title><link>http://127.0.0.1/</link><description>x</description>"
+            f"{item}</channel></rss>").encode()
+
+
+def gif_pixel() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (255, 255, 255)).save(out, "GIF")
+    return out.getvalue()
+
+
+def test_tracking_pixels_are_neither_fetched_as_pictures_nor_kept_in_the_body(
+        env: Env, server) -> None:
+    server.route("/hit.gif", lambda h: send(h, 200, gif_pixel(), "image/gif"))
+    server.route("/img/foto.jpg", lambda h: send(h, 200, jpeg((20, 120, 200)), "image/jpeg"))
+    site = FeedSite(server)
+    site.set(_html_rss("seed", "<p>x</p>"))
+    env.source(site.url)
+    env.poll()
+    counter = server.url("/hit.gif")  # no size given: only its real size tells
+    body = (f'<p><img src="{counter}"> Rapat membahas anggaran.</p>'
+            f'<p><img src="https://pixel.wp.com/g.gif?blog=1" alt=""></p>'
+            f'<p><img src="http://127.0.0.1:9/count?id=7" width="1" height="1"></p>'
+            f'<p><img src="{server.url("/img/foto.jpg")}" alt="Foto rapat"></p>')
+    site.set(_html_rss("rapat-1", body))
+    env.poll()
+    [item] = env.items()
+    assert "pixel.wp.com" not in item.body_html and "/count?id=7" not in item.body_html
+    assert [(m.width, m.height, m.alt_text) for m in item.media] == [(400, 300, "Foto rapat")]
+    fetched = [r["path"] for r in server.requests]
+    assert "/img/foto.jpg" in fetched
+
+
+def test_a_script_link_leaves_neither_its_target_nor_its_words(env: Env, server) -> None:
+    """``<a href="javascript:…">Klik untuk hadiah</a>``: the sanitiser would drop the target
+    and keep the words, which then reach the caption of every channel as a bait line."""
+    site = FeedSite(server)
+    site.set(_html_rss("seed", "<p>x</p>"))
+    env.source(site.url)
+    env.poll()
+    body = ('<p>Rapat koordinasi penanganan banjir.</p>'
+            '<p><a href="javascript:alert(document.cookie)">Klik untuk hadiah</a> '
+            '<a href="data:text/html;base64,PHNjcmlwdD4=">Unduh sekarang</a> '
+            '<a href="https://dinas.go.id/berkas.pdf">Unduh notulen</a> '
+            '<a name="bawah">Catatan</a></p>')
+    site.set(_html_rss("rapat-2", body))
+    env.poll()
+    [item] = env.items()
+    for bait in ("Klik untuk hadiah", "Unduh sekarang", "javascript", "data:"):
+        assert bait not in item.body_html and bait not in item.summary
+    assert "Unduh notulen" in item.body_html and "Catatan" in item.summary
+    assert "Rapat koordinasi penanganan banjir." in item.summary

@@ -148,6 +148,25 @@ def test_spent_quota_defers_until_a_slot_frees(meta: MetaEnv) -> None:
     assert isinstance(channel.publish(payload), Processing)
 
 
+def test_slots_reserved_by_publications_ahead_count_against_the_quota(meta: MetaEnv) -> None:
+    meta.state.igs[IG_ID]["quota_total"] = 5
+    _published_earlier(meta, [23.0, 20.0, 1.0])  # two slots left
+    channel = meta.instagram()
+    payload = channel.render(meta.ctx(media=(meta.image(),)), meta.renderer)
+    for ahead, hours in ((2, 1.0), (3, 4.0)):  # the 23 h post, then the 20 h post must go
+        payload.slots_ahead = ahead
+        with pytest.raises(RateLimited, match=f"{ahead} slot dipesan") as caught:
+            channel.publish(payload)
+        assert abs((caught.value.retry_after or 0) - hours * 3600) <= 120
+    payload.slots_ahead = 6  # more ahead than posts in the window: check again in an hour
+    with pytest.raises(RateLimited) as caught:
+        channel.publish(payload)
+    assert caught.value.retry_after == 3600.0
+    assert meta.state.calls("POST", r"media$") == 0
+    payload.slots_ahead = 1
+    assert isinstance(channel.publish(payload), Processing)
+
+
 def test_quota_spent_between_container_and_publish(meta: MetaEnv) -> None:
     meta.state.ready_after = 0
     meta.state.igs[IG_ID]["quota_total"] = 1

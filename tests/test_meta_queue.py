@@ -187,3 +187,40 @@ def test_worker_killed_after_graph_call_is_reconciled(world: World, tmp_path: Pa
     assert "publication.lease_expired" in actions
     if kind == "facebook":
         assert actions[-1] == "publication.reconciled"
+
+
+def test_instagram_quota_slots_are_reserved_before_containers_are_made(world: World) -> None:
+    """Room for three posts in the 24-hour window and six due at once: three sets of
+    containers are made and published, three wait without a container, and Meta never
+    refuses a publish."""
+    w = world
+    account = w.graph.state.igs[IG_ID]
+    account["quota_total"] = 5
+    for hours in (23.0, 22.0):  # two posts already in the window
+        account["publishes"].append(utcnow() - timedelta(hours=hours))
+    for n in range(6):
+        approved_item(w, f"Pengumuman kuota {n}", image=False)
+
+    def settled(pubs: list[Publication]) -> bool:
+        ig = [p for p in pubs if p.channel_id == w.instagram.id]
+        return (sum(p.status == PublicationStatus.PUBLISHED for p in ig) == 3
+                and sum(p.status == PublicationStatus.RETRYING for p in ig) == 3)
+
+    drain_until(w, settled)
+    state = w.graph.state
+    assert state.calls("POST", rf"^{IG_ID}/media$") == 3  # containers for three only
+    assert state.calls("POST", r"/media_publish$") == 3  # and no publish refused
+    waiting = [p for p in publications(w)
+               if p.channel_id == w.instagram.id and p.status == PublicationStatus.RETRYING]
+    assert all("Kuota unggahan Instagram" in (p.last_error or "") for p in waiting)
+    assert all(p.due_at > utcnow() + timedelta(minutes=30) for p in waiting)
+    assert all(p.processing_state is None for p in waiting)
+
+    # The window moves on (here: a larger quota); the three go out once each.
+    account["quota_total"] = 25
+    with w.runtime.db.write() as s:
+        for p in waiting:
+            s.get_one(Publication, p.id).due_at = utcnow()
+    drain_until(w, all_published)
+    assert state.calls("POST", r"/media_publish$") == 6
+    assert len(state.ig_media(IG_ID)) == 6

@@ -45,6 +45,9 @@ class FeedWriteSchema(ma.Schema):
     body_template = f.String(metadata={"description": "template Jinja isi informasi "
                                                       "(kosong: bawaan)"})
     enabled = Bool()
+    recurring = Bool(metadata={
+        "description": "pengumuman berulang: entri dengan teks yang sama di bawah GUID baru dan "
+                       "bertanggal lebih baru diterbitkan lagi (bawaan: false)"})
 
 
 class FeedCreateSchema(FeedWriteSchema):
@@ -67,7 +70,7 @@ _TIMES = ("next_poll_at", "last_polled_at", "last_success_at", "created_at", "up
 FeedSourceOut = out._schema("FeedSourceOut", {
     "id": f.Integer(), "opd_id": f.Integer(), "name": f.String(), "url": f.String(),
     "enabled": f.Boolean(), "target_channel_ids": f.List(f.Integer()),
-    "category": f.String(), "requires_approval": f.Boolean(),
+    "category": f.String(), "requires_approval": f.Boolean(), "recurring": f.Boolean(),
     "poll_interval_seconds": f.Integer(), "body_template": f.String(),
     "seeded": f.Boolean(metadata={"description": "false: pemeriksaan berikutnya hanya mencatat "
                                                  "entri yang sudah ada (tanpa banjir)"}),
@@ -75,6 +78,13 @@ FeedSourceOut = out._schema("FeedSourceOut", {
     **out._timed(*_TIMES),
 })
 FeedSourceList = out._schema("FeedSourceList", {"items": f.List(f.Nested(FeedSourceOut))})
+SkippedEntryOut = out._schema("SkippedEntryOut", {
+    "title": f.String(), "link": f.String(),
+    "reason": f.String(metadata={"description": "first_poll, older_than_source atau same_text"}),
+    "reason_text": f.String(), **out._timed("seen_at"),
+})
+SkippedEntryList = out._schema("SkippedEntryList",
+                               {"items": f.List(f.Nested(SkippedEntryOut))})
 
 
 def _out(source: FeedSource, tz_name: str) -> dict[str, Any]:
@@ -160,3 +170,18 @@ def poll_now(source_id: int) -> dict[str, Any]:
     source = service.poll_soon(sess, common.principal(), source_id)
     sess.commit()
     return _out(source, common.opd_zone(sess, source.opd_id))
+
+
+@blp.route("/<id:source_id>/skipped")
+@blp.response(200, SkippedEntryList)
+def skipped(source_id: int) -> dict[str, Any]:
+    """The latest entries of the feed recorded without being posted, each with why."""
+    sess, who = common.session(), common.principal()
+    rows = service.skipped_entries(sess, who, source_id)
+    zone = common.opd_zone(sess, service.get_feed_source(sess, who, source_id).opd_id)
+    items = []
+    for row in rows:
+        body = {k: v for k, v in row.items() if k != "seen_at"}
+        common.put_time(body, "seen_at", row["seen_at"], zone)
+        items.append(body)
+    return {"items": items}

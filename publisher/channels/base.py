@@ -211,6 +211,9 @@ class Payload:
     data: dict[str, Any] = field(default_factory=dict)
     #: Set by the queue: raises ClaimLost when the claim is no longer this worker's.
     guard: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: Set by the queue for channels that ``counts_slots``: publications of the channel that
+    #: will take a publishing slot before this one (containers made, or claimed earlier).
+    slots_ahead: int = field(default=0, compare=False)
 
     def before_write(self) -> None:
         """Call right before the request that creates the post: the queue confirms (and
@@ -283,6 +286,10 @@ class Channel(ABC):
     #: True when publish() and resume() call ``payload.before_write()`` right before the
     #: request that creates the post; otherwise the queue checks its claim before calling them.
     guards_writes: ClassVar[bool] = False
+    #: True when the platform counts posts against a publishing quota (Instagram's 24-hour
+    #: limit): the queue then tells publish() how many of the channel's publications will
+    #: take a slot before this one (``Payload.slots_ahead``).
+    counts_slots: ClassVar[bool] = False
     #: Config keys that must be present, and secret keys (stored encrypted, never shown).
     required_config: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()

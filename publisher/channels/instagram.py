@@ -72,6 +72,7 @@ class InstagramChannel(Channel):
     max_images = 10
     supports_links = False
     guards_writes = True
+    counts_slots = True
     required_config: ClassVar[tuple[str, ...]] = ("ig_user_id", "page_token")
     secret_fields: ClassVar[tuple[str, ...]] = ("page_token",)
 
@@ -121,13 +122,16 @@ class InstagramChannel(Channel):
         """Check images and quota, create the container(s); the rest happens in resume()."""
         self._preflight(payload)
         with self._graph() as graph:
-            wait = self._quota_wait(graph)
+            wait = self._quota_wait(graph, payload.slots_ahead)
             if wait > 0:
+                held = (f" ({payload.slots_ahead} slot dipesan publikasi lain yang sedang "
+                        "diproses)" if payload.slots_ahead else "")
                 raise RateLimited(
-                    "Kuota unggahan Instagram 24 jam sudah habis; publikasi ditunda sampai "
-                    "kuota pulih (tidak gagal).",
+                    f"Kuota unggahan Instagram 24 jam sudah habis{held}; publikasi ditunda "
+                    "sampai kuota pulih (tidak gagal).",
                     retry_after=wait,
-                    detail=f"content_publishing_limit spent; next slot in {wait:.0f}s",
+                    detail=f"content_publishing_limit spent with {payload.slots_ahead} "
+                           f"reserved; next slot in {wait:.0f}s",
                 )
             state = self._create(graph, payload, attempt=1)
         return Processing(state, check_after=self._poll_after(0))
@@ -282,9 +286,10 @@ class InstagramChannel(Channel):
             ) from None
         return str(answer.get("status_code") or "IN_PROGRESS"), str(answer.get("status") or "")
 
-    def _quota_wait(self, graph: GraphClient) -> float:
-        """0 when the rolling quota has room, else seconds until the oldest counted post in the
-        window leaves it (media made in the app may not count: then we simply check again)."""
+    def _quota_wait(self, graph: GraphClient, reserved: int = 0) -> float:
+        """0 when the rolling quota has room beyond the ``reserved`` slots (this channel's
+        publications ahead of this one), else seconds until enough counted posts leave the
+        window (media made in the app may not count: then we simply check again)."""
         try:
             answer = graph.get(
                 f"{self.ig_user_id}/content_publishing_limit", fields="quota_usage,config"
@@ -296,19 +301,21 @@ class InstagramChannel(Channel):
         config = rows[0].get("config") or {}
         total = int(config.get("quota_total") or 0)
         duration = float(config.get("quota_duration") or 86400)
-        if not total or usage < total:
+        if not total or usage + reserved < total:
             return 0.0
+        need = usage + reserved - total + 1  # slots that must free up before this one
         now = utcnow()
         window_start = now - timedelta(seconds=duration)
-        oldest: datetime | None = None
+        inside: list[datetime] = []  # newest first
         for media in graph.paged(f"{self.ig_user_id}/media", fields="id,timestamp", limit=50):
             moment = parse_graph_time(media.get("timestamp"))
             if moment is None or moment < window_start:
                 break
-            oldest = moment
-        if oldest is None:
+            inside.append(moment)
+        if len(inside) < need:  # the reserved slots are not posted yet: check again later
             return QUOTA_FALLBACK_WAIT
-        return max(60.0, (oldest + timedelta(seconds=duration) - now).total_seconds() + 1)
+        frees = inside[-need]  # the need-th oldest post in the window
+        return max(60.0, (frees + timedelta(seconds=duration) - now).total_seconds() + 1)
 
     # --- reconciliation and health --------------------------------------------------------
 

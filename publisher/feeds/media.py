@@ -4,12 +4,14 @@ the article's ``og:image``; fetched through the SSRF guard, then cleaned and sto
 
 from __future__ import annotations
 
+import io
 import logging
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from PIL import Image, UnidentifiedImageError
 
 from ..fetch import fetch
 from ..images import ImageError
@@ -20,8 +22,21 @@ from .parse import FeedEntry, ImageRef
 log = logging.getLogger(__name__)
 
 ARTICLE_MAX_BYTES = 2 * 1024 * 1024
+#: A picture narrower or lower than this is a counter, a spacer or an icon, never the
+#: article's photo (tracking pixels that no host list names are caught here).
+MIN_PICTURE_SIDE = 32
 
 __all__ = ["StoredImage", "entry_image", "og_image"]
+
+
+def _too_small(content: bytes) -> bool:
+    """Whether the image's header says it is a pixel, a spacer or an icon (nothing is
+    decoded; an unreadable file is left to the image cleaner to name)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return min(image.size) < MIN_PICTURE_SIDE
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return False
 
 
 class _OgImage(HTMLParser):
@@ -71,6 +86,10 @@ def entry_image(entry: FeedEntry, settings: Any, session: requests.Session) -> S
         try:
             got = fetch(ref.url, settings, max_bytes=int(settings.max_upload_bytes),
                         accept="image/*", session=session)
+            if _too_small(got.content):
+                log.info("feed image %s skipped: smaller than %d px (a tracking pixel or "
+                         "an icon)", ref.url, MIN_PICTURE_SIDE)
+                continue
             alt = (ref.alt or entry.title or "Gambar")[:1000]
             return save_image(settings, got.content, alt_text=alt, source_url=ref.url)
         except OutboundError as exc:

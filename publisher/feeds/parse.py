@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
@@ -87,30 +89,88 @@ def _when(entry: Any) -> datetime | None:
     return None
 
 
+#: Pictures of an entry's body tried in turn (the first may be a counter no list names).
+MAX_CONTENT_IMAGES = 3
+
+
 class _ImgFinder(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[ImageRef] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img" and not self.found:
+        if tag == "img" and len(self.found) < MAX_CONTENT_IMAGES:
             values = dict(attrs)
             src = (values.get("src") or "").strip()
-            if src.startswith(("http://", "https://")):
+            if src.startswith(("http://", "https://")) and not is_tracker(
+                    src, values.get("width") or "", values.get("height") or ""):
                 self.found.append(ImageRef(src, (values.get("alt") or "").strip(), "content"))
+
+
+#: Hosts that serve tracking pixels (counters, analytics), never a picture of the article.
+TRACKER_HOSTS = frozenset({
+    "pixel.wp.com", "stats.wordpress.com", "feeds.feedburner.com", "feeds.feedblitz.com",
+    "www.google-analytics.com", "google-analytics.com", "www.facebook.com", "facebook.com",
+    "pixel.quantserve.com", "b.scorecardresearch.com", "sb.scorecardresearch.com",
+    "mc.yandex.ru", "counter.yadro.ru", "pixel.mathtag.com", "ad.doubleclick.net",
+    "stats.g.doubleclick.net", "certify.alexametrics.com", "pubads.g.doubleclick.net",
+})
+_ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""\b(href|src|width|height)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_SAFE_SCHEMES = ("http", "https", "mailto")
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    return {name.lower(): html.unescape(value.strip("\"'")).strip()
+            for name, value in _ATTR.findall(tag)}
+
+
+def is_tracker(url: str, width: str = "", height: str = "") -> bool:
+    """A tracking pixel: 0 or 1 pixel wide or high, or served by a known counter host."""
+    if width in ("0", "1") or height in ("0", "1"):
+        return True
+    host = (urlsplit(url).hostname or "").lower()
+    return host in TRACKER_HOSTS or url.lower().startswith("http://feeds.feedburner.com/~r/")
+
+
+def _bait_link(match: re.Match[str]) -> str:
+    """A link whose target was a script (``javascript:``, ``vbscript:``, ``data:``) goes
+    with its text: the words of a bait link never reach a caption."""
+    href = _attrs(match.group(1)).get("href")
+    if href is None:
+        return match.group(0)  # an anchor without a link: its text is just text
+    target = "".join(ch for ch in href if ch.isprintable() and not ch.isspace()).lower()
+    scheme = target.split(":", 1)[0] if ":" in target.split("/", 1)[0] else ""
+    if target == "" or (scheme and scheme not in _SAFE_SCHEMES):
+        return ""  # the sanitiser empties a script link's href: both go
+    return match.group(0)
+
+
+def _no_pixel(match: re.Match[str]) -> str:
+    attrs = _attrs(match.group(0))
+    return "" if is_tracker(attrs.get("src", ""), attrs.get("width", ""),
+                            attrs.get("height", "")) else match.group(0)
+
+
+def strip_bait(body: str) -> str:
+    """``body`` without tracking pixels and without links to scripts (and their words)."""
+    return _IMG.sub(_no_pixel, _ANCHOR.sub(_bait_link, body)) if body else body
 
 
 def _images(entry: Any, html: str) -> tuple[ImageRef, ...]:
     refs: list[ImageRef] = []
     for enc in entry.get("enclosures") or []:
         href = enc.get("href") or enc.get("url") or ""
-        if href and str(enc.get("type", "")).startswith("image/"):
+        if href and str(enc.get("type", "")).startswith("image/") and not is_tracker(href):
             refs.append(ImageRef(href, "", "enclosure"))
     for media in (entry.get("media_content") or []) + (entry.get("media_thumbnail") or []):
         url = media.get("url") or ""
         medium = str(media.get("medium") or "")
         mtype = str(media.get("type") or "")
-        if url and (medium == "image" or mtype.startswith("image/") or not (medium or mtype)):
+        if url and (medium == "image" or mtype.startswith("image/") or not (medium or mtype)) \
+                and not is_tracker(url, str(media.get("width") or ""),
+                                   str(media.get("height") or "")):
             refs.append(ImageRef(url, str(entry.get("media_description") or ""), "media"))
     finder = _ImgFinder()
     finder.feed(html)
@@ -140,8 +200,8 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str = "") -> ParsedF
         title = text_policy.line(scrub(raw.get("title")), "title")
         content = ""
         if raw.get("content"):
-            content = scrub(raw.content[0].get("value"))
-        summary = scrub(raw.get("summary"))
+            content = strip_bait(scrub(raw.content[0].get("value")))
+        summary = strip_bait(scrub(raw.get("summary")))
         if summary == content:
             summary = ""
         body = content or summary

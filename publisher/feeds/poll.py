@@ -67,6 +67,9 @@ class SourceJob:
     created_at: datetime
     poll_interval_seconds: int
     had_error: bool = False
+    #: Recurring announcements: a text seen before, under a new GUID and a newer date, is
+    #: posted again.
+    recurring: bool = False
 
 
 @dataclass
@@ -115,13 +118,14 @@ def claim_sources(db: Any, worker_id: str, limit: int, now: datetime,
         .values(claimed_by=worker_id, lease_until=now + timedelta(seconds=lease_seconds))
         .returning(FeedSource.id, FeedSource.url, FeedSource.etag, FeedSource.last_modified,
                    FeedSource.seeded, FeedSource.created_at, FeedSource.poll_interval_seconds,
-                   FeedSource.error_count)
+                   FeedSource.error_count, FeedSource.recurring)
         .execution_options(synchronize_session=False)
     )
     with db.write_conn() as conn:
         rows = conn.execute(statement).all()
     return [SourceJob(r.id, r.url, r.etag, r.last_modified, r.seeded, r.created_at,
-                      r.poll_interval_seconds, bool(r.error_count)) for r in rows]
+                      r.poll_interval_seconds, bool(r.error_count), bool(r.recurring))
+            for r in rows]
 
 
 def _own(session: Any, job: SourceJob, worker_id: str) -> FeedSource | None:
@@ -212,19 +216,23 @@ def _decide(db: Any, job: SourceJob, entries: tuple[FeedEntry, ...]) -> Decision
     keys = {key_hash(e.key) for e in entries}
     hashes = {e.content_hash for e in entries}
     seen_keys: set[str] = set()
-    seen_hashes: set[str] = set()
+    seen_hashes: dict[str, datetime | None] = {}
     if entries:
         with db.read() as session:
             rows = session.execute(
-                select(FeedEntrySeen.key_hash, FeedEntrySeen.content_hash).where(
+                select(FeedEntrySeen.key_hash, FeedEntrySeen.content_hash,
+                       FeedEntrySeen.first_seen_at).where(
                     FeedEntrySeen.source_id == job.id,
                     or_(FeedEntrySeen.key_hash.in_(keys), FeedEntrySeen.content_hash.in_(hashes)),
                 )
             ).all()
         seen_keys = {r.key_hash for r in rows}
-        seen_hashes = {r.content_hash for r in rows}
+        for r in rows:  # when each text was last recorded
+            latest = seen_hashes.get(r.content_hash)
+            seen_hashes[r.content_hash] = max(latest, r.first_seen_at) if latest else (
+                r.first_seen_at)
     return decide(entries, seen_keys, seen_hashes, seeded=job.seeded,
-                  source_created_at=job.created_at)
+                  source_created_at=job.created_at, recurring=job.recurring)
 
 
 def _spread_time(session: Any, channel_ids: list[int], now: datetime) -> datetime | None:
@@ -280,7 +288,7 @@ def _apply(session: Any, p: Prepared, worker_id: str, settings: Any,
     decision = p.decision
     if decision is not None:
         for entry in decision.record_only:
-            session.add(_seen(source.id, entry, None, now))
+            session.add(_seen(source.id, entry, None, now, decision.reasons.get(entry.key)))
         result.recorded = len(decision.record_only)
         for entry in decision.post:
             publish_at = None
@@ -310,10 +318,12 @@ def _writer(db: Any) -> Any:
     return _SQLITE_WRITE if db.dialect == "sqlite" else contextlib.nullcontext()
 
 
-def _seen(source_id: int, entry: FeedEntry, item_id: int | None, now: datetime) -> FeedEntrySeen:
+def _seen(source_id: int, entry: FeedEntry, item_id: int | None, now: datetime,
+          skipped: str | None = None) -> FeedEntrySeen:
     return FeedEntrySeen(source_id=source_id, key_hash=key_hash(entry.key), entry_key=entry.key,
                          content_hash=entry.content_hash, title=entry.title[:300],
-                         link=entry.link[:1000], first_seen_at=now, item_id=item_id)
+                         link=entry.link[:1000], first_seen_at=now, item_id=item_id,
+                         skip_reason=skipped)
 
 
 def _audit(session: Any, source: FeedSource, actor: audit.Actor, action: str, result: str,

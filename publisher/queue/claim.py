@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, text, update
 
-from .. import audit
+from .. import audit, channels
 from ..db import Database
 from ..dik_rules import dik_allows
 from ..models import (
@@ -52,6 +52,9 @@ class Claimed:
     media: list[dict[str, Any]]
     #: This claim's fencing token (the lease generation it holds).
     fence: int = 0
+    #: For channels with a publishing quota: the channel's publications that will take a
+    #: slot before this one (see :func:`_slots_ahead`).
+    slots_ahead: int = 0
 
     def audit_fields(self) -> dict[str, Any]:
         """Columns every audit event about this publication carries."""
@@ -144,9 +147,50 @@ def claim(
             for r in raw
         ]
         claimed = _load(conn, rows)
+        _slots_ahead(conn, claimed, now)
         ready, gated = _gate(conn, claimed, worker_id, now)
         audit.append(conn, events + gated)
     return ready
+
+
+# Publications of one channel that hold or are about to take a publishing slot: containers
+# made and not yet published (a processing state), or claimed for a first send.
+_SLOTS_SQL = """
+SELECT id, started_at, processing_state, status
+  FROM publication
+ WHERE channel_id = {p}
+   AND (status IN ('processing', 'retrying') OR (status = 'sending' AND lease_until > {p}))
+"""
+
+
+def _slots_ahead(conn: Connection, claimed: list[Claimed], now: datetime) -> None:
+    """Count, for each first send to a channel with a publishing quota, the channel's
+    publications ahead of it: those holding containers, and those claimed for a first send
+    that started earlier (by first start, then id, one order every worker agrees on). The
+    channel then reserves their slots before making containers of its own, so six sends with
+    room for three make three sets of containers, not six."""
+    by_channel: dict[int, list[Claimed]] = {}
+    for c in claimed:
+        if c.processing_state is None and _counts_slots(c.channel["kind"]):
+            by_channel.setdefault(c.channel["id"], []).append(c)
+    if not by_channel:
+        return
+    stamp = rawsql.db_datetime(conn, now)
+    for channel_id, mine in by_channel.items():
+        rows = [(int(r[0]), rawsql.from_db_datetime(r[1]), rawsql.from_db_json(r[2]) is not None)
+                for r in rawsql.fetch(conn, _SLOTS_SQL, (channel_id, stamp))
+                if r[3] == "sending" or rawsql.from_db_json(r[2]) is not None]
+        for c in mine:
+            order = (c.started_at or now, c.id)
+            c.slots_ahead = sum(1 for pub_id, started, holding in rows if pub_id != c.id and (
+                holding or (started or now, pub_id) < order))
+
+
+def _counts_slots(kind: str) -> bool:
+    try:
+        return channels.get(kind).counts_slots
+    except channels.UnknownChannelKind:
+        return False  # the sender reports the unknown kind
 
 
 _ITEM_NAMES = tuple(c.key for c in _ITEM_COLUMNS)

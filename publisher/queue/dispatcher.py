@@ -132,6 +132,7 @@ class Dispatcher:
             payload = channel.render(ctx, self.runtime.renderer)
         except Exception as exc:  # a broken template or config must not stop the queue
             return self._failed(c, exc)
+        payload.slots_ahead = c.slots_ahead
         if not channel.remote:
             return self._send(channel, payload, c)
         self.in_flight[c.id] = c

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..access import Principal
 from ..feeds.parse import FeedEntry
-from ..feeds.rules import key_hash
+from ..feeds.rules import SKIP_REASONS, key_hash
 from ..models import (
     Category,
     Channel,
     DikEntry,
+    FeedEntrySeen,
     FeedSource,
     Item,
     ItemStatus,
@@ -143,7 +144,7 @@ def _clean(session: Session, opd_id: int, data: dict[str, Any], partial: bool) -
         except TemplateError as exc:
             raise Invalid(f"template isi tidak valid: {exc}", field="body_template") from None
         out["body_template"] = body
-    for flag in ("requires_approval", "enabled"):
+    for flag in ("requires_approval", "enabled", "recurring"):
         if flag in data:
             if not isinstance(data[flag], bool):
                 raise Invalid(f"{flag} harus true atau false", field=flag)
@@ -209,10 +210,26 @@ def describe_feed_source(source: FeedSource) -> dict[str, Any]:
         "category": source.category, "requires_approval": source.requires_approval,
         "poll_interval_seconds": source.poll_interval_seconds,
         "body_template": source.body_template or "", "seeded": source.seeded,
+        "recurring": bool(source.recurring),
         "next_poll_at": _iso(source.next_poll_at), "last_polled_at": _iso(source.last_polled_at),
         "last_success_at": _iso(source.last_success_at), "last_error": source.last_error,
         "error_count": source.error_count,
     }
+
+
+def skipped_entries(session: Session, principal: Principal, source_id: int,
+                    limit: int = 20) -> list[dict[str, Any]]:
+    """The latest entries of a source recorded without being posted, each with why."""
+    source = get_feed_source(session, principal, source_id)
+    rows = session.scalars(
+        select(FeedEntrySeen).where(FeedEntrySeen.source_id == source.id,
+                                    FeedEntrySeen.skip_reason.is_not(None))
+        .order_by(FeedEntrySeen.first_seen_at.desc(), FeedEntrySeen.id.desc()).limit(limit))
+    return [{"title": row.title, "seen_at": row.first_seen_at,
+             "link": row.link if row.link.startswith(("http://", "https://")) else "",
+             "reason": row.skip_reason,
+             "reason_text": SKIP_REASONS.get(row.skip_reason or "", row.skip_reason or "")}
+            for row in rows]
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -28,6 +28,7 @@ def _form_data(*, new: bool) -> dict[str, Any]:
         "target_channel_ids": form_ids(form.getlist("channel_ids"), "target_channel_ids"),
         "category": form.get("category") or None,
         "requires_approval": form.get("requires_approval") == "1",
+        "recurring": form.get("recurring") == "1",
         # empty: the service's default; too small: the service names the field
         "poll_interval_seconds": 60 * form_number(
             minutes, "poll_interval_seconds", maximum=feed_service.MAX_POLL_SECONDS // 60),
@@ -35,6 +36,15 @@ def _form_data(*, new: bool) -> dict[str, Any]:
     if not new:
         data["enabled"] = form.get("enabled") == "1"
     return data
+
+
+def _skip_labels() -> dict[str, str]:
+    """Why an entry was not posted, in the user's language (feeds.rules.SKIP_REASONS)."""
+    return {
+        "first_poll": _("sudah ada saat sumber ditambahkan (pemeriksaan pertama hanya mencatat)"),
+        "older_than_source": _("bertanggal lebih dari sehari sebelum sumber ditambahkan"),
+        "same_text": _("teksnya sama dengan artikel yang sudah tercatat"),
+    }
 
 
 def _channels(opd_ids: list[int]) -> list[Channel]:
@@ -46,8 +56,10 @@ def _form_page(source: FeedSource | None, status: int = 200) -> tuple[str, int]:
     s, p = session_(), principal()
     opds = editable_opds(s, p)
     values = request.form if request.method == "POST" else None
+    skipped = feed_service.skipped_entries(s, p, source.id) if source is not None else []
     return render_template(
-        "ui/feed.html", source=source, opds=opds, values=values,
+        "ui/feed.html", source=source, opds=opds, values=values, skipped=skipped,
+        skip_labels=_skip_labels(),
         channels=_channels([o.id for o in opds]), categories=feed_service.FEED_CATEGORIES,
         min_minutes=feed_service.MIN_POLL_SECONDS // 60,
     ), status

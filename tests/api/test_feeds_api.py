@@ -65,6 +65,23 @@ def test_feed_source_lifecycle(api, world, runtime, site) -> None:
     assert got["last_polled_at"] is not None and got["last_success_at"] is not None
     assert [r["path"] for r in site.requests] == ["/feed"]
 
+    # What the first poll recorded without posting, and why.
+    status, skipped, _ = api.get(f"/feeds/{created['id']}/skipped", world.editor_a)
+    assert status == 200, skipped
+    assert [(e["title"], e["reason"]) for e in skipped["items"]] == [
+        ("Vaksinasi", "first_poll"), ("Posyandu", "first_poll")]  # newest record first
+    assert all(e["reason_text"] and e["seen_at_local"].endswith("WIB")
+               for e in skipped["items"])
+    assert api.get(f"/feeds/{created['id']}/skipped", world.editor_b)[0] == 404
+    assert created["recurring"] is False
+    status, changed, _ = api.patch(f"/feeds/{created['id']}", world.editor_a,
+                                   {"recurring": True})
+    assert status == 200 and changed["recurring"] is True
+    status, problem, _ = api.patch(f"/feeds/{created['id']}", world.editor_a,
+                                   {"recurring": "kadang"})
+    assert status == 422
+    assert_problem(problem, 422, "recurring")
+
     # "Poll now" makes it due at once; the next tick polls it again.
     with runtime.db.write() as s:
         s.execute(update(FeedSource).values(next_poll_at=datetime.now(UTC) + timedelta(hours=1)))
@@ -180,7 +197,8 @@ def test_auditor_reads_but_cannot_write(api, world, site) -> None:
 def test_openapi_documents_feed_sources(api) -> None:
     doc = api.client.get("/api/v1/openapi.json").json
     assert {"/api/v1/feeds", "/api/v1/feeds/{source_id}",
-            "/api/v1/feeds/{source_id}/poll"} <= set(doc["paths"])
+            "/api/v1/feeds/{source_id}/poll", "/api/v1/feeds/{source_id}/skipped"} <= set(
+        doc["paths"])
     schemas = doc["components"]["schemas"]
     assert "FeedSourceOut" in schemas and "last_error" in schemas["FeedSourceOut"]["properties"]
     created = doc["paths"]["/api/v1/feeds"]["post"]["responses"]

@@ -123,3 +123,28 @@ def test_feed_sources_page(ui, make, runtime) -> None:
     ui.post("/admin/bahasa", {"locale": "en", "next": "/admin/sumber-feed"})
     page = ui.text("/admin/sumber-feed")
     assert "Feed sources" in page and "Sumber feed" not in page
+
+
+def test_source_page_shows_what_was_skipped_and_why(ui, make, runtime) -> None:
+    opd = make.opd("Dinas Kesehatan", timezone="Asia/Jayapura")
+    make.person("approver", opd, username="ppid")
+    site = make.channel(opd, "site", "Situs Dinkes")
+    ui.login("ppid")
+    with LoopbackServer() as server:
+        server.route("/feed", lambda h: send(h, 200, RSS, "application/rss+xml"))
+        response = ui.post("/admin/sumber-feed", _form(opd, [site], server.url("/feed"),
+                                                        recurring="1"))
+        assert response.status_code == 302, response.get_data(as_text=True)
+        mine = _sources(runtime)[-1]
+        assert mine.recurring is True
+        page = html.unescape(ui.text(f"/admin/sumber-feed/{mine.id}"))
+        assert "Artikel yang tidak diterbitkan" in page and "Belum ada" in page
+        assert poll_due_feeds(runtime, "w1") == 1  # the first poll records "Posyandu"
+    page = html.unescape(ui.text(f"/admin/sumber-feed/{mine.id}"))
+    skipped = page.split("Artikel yang tidak diterbitkan", 1)[1]
+    assert 'href="http://127.0.0.1/berita/1"' in skipped and "Posyandu" in skipped
+    assert "pemeriksaan pertama hanya mencatat" in skipped and "WIT" in skipped
+    assert 'name="recurring" value="1" checked' in page
+    # Switched off again from the form.
+    ui.post(f"/admin/sumber-feed/{mine.id}", _form(opd, [site], mine.url, enabled="1"))
+    assert _sources(runtime)[-1].recurring is False
